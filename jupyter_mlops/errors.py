@@ -1,0 +1,129 @@
+"""The one exception hierarchy of jupyter-mlops.
+
+Every error a user can cause is an :class:`MlopsError` with a sentence a data scientist
+understands. Adapters map the classes to exit codes (``cli.py``) and HTTP statuses
+(``server/handlers.py``) in one place each; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """A cell as the user sees it: 1-based number (JupyterLab's count) and its id."""
+
+    number: int
+    cell_id: str
+
+    def __str__(self) -> str:
+        return f"cell {self.number} (id {self.cell_id})"
+
+
+class MlopsError(Exception):
+    """Base of every error jupyter-mlops raises on purpose."""
+
+    #: Exit code for the CLI: 2 means bad usage or bad input, 1 a failed check.
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        prefix = f"{self.path}: " if self.path else ""
+        return f"{prefix}{self.message}"
+
+    def to_dict(self) -> dict:
+        """JSON form for ``--json`` output and HTTP error bodies."""
+        return {"error": type(self).__name__, "message": str(self), "path": self.path}
+
+
+class NotebookError(MlopsError):
+    """The notebook itself is wrong: unreadable, invalid, or a cell cannot be exported."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Optional[str] = None,
+        cell: Optional[CellRef] = None,
+        other_cell: Optional[CellRef] = None,
+        line: Optional[int] = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.cell = cell
+        self.other_cell = other_cell
+        self.line = line
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if self.cell is not None:
+            where = f"{where} {self.cell}".strip()
+            if self.line is not None:
+                where += f" line {self.line}"
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        for key, ref in (("cell", self.cell), ("other_cell", self.other_cell)):
+            data[key] = None if ref is None else {"number": ref.number, "id": ref.cell_id}
+        data["line"] = self.line
+        return data
+
+
+class NotebookNotFound(NotebookError):
+    """The notebook file does not exist."""
+
+
+class RoleError(NotebookError):
+    """A cell's role tags are wrong (unknown ``mlops:*`` tag, two roles on one cell)."""
+
+
+class DataflowError(NotebookError):
+    """The cells' variables do not connect the way the package needs."""
+
+
+class ConfigError(MlopsError):
+    """A command-line option or ``[tool.jupyter-mlops]`` setting is invalid."""
+
+
+class OutputError(MlopsError):
+    """The output directory cannot be written safely (hand edits, not ours, ...)."""
+
+    exit_code = 1
+
+
+class StaleOutputError(OutputError):
+    """The generated package no longer matches the notebook."""
+
+
+class ExecutionError(MlopsError):
+    """Running the notebook (recording or job) failed."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Optional[str] = None,
+        cell: Optional[CellRef] = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.cell = cell
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if self.cell is not None:
+            where = f"{where} {self.cell}".strip()
+        return f"{where}: {self.message}" if where else self.message
+
+
+class CheckFailed(MlopsError):
+    """A quality check the user asked for did not pass (lint threshold, generated tests)."""
+
+    exit_code = 1
