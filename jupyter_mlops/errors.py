@@ -127,3 +127,7 @@ class CheckFailed(MlopsError):
     """A quality check the user asked for did not pass (lint threshold, generated tests)."""
 
     exit_code = 1
+
+
+class RecordingError(NotebookError):
+    """The notebook failed while productionize executed it to record a sample."""

@@ -1,0 +1,1 @@
+"""Dataflow analysis and code generation: pure functions over parsed cells, no I/O."""

@@ -1,0 +1,531 @@
+"""From a notebook with roles to a package plan: which statements go where, and the signatures.
+
+Pure functions over parsed cells; no I/O. The steps run in a fixed order:
+clean sources -> statements -> drop display -> resolve every read to the cell that last wrote
+it (refusing hidden state) -> role functions with parameters and returns -> model, features,
+label and metrics for the score file and the evaluation.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..errors import DataflowError, NotebookError
+from ..notebook import Cell, Notebook, role_tag
+from .dataflow import (BUILTIN_NAMES, Statement, base_name, cell_statements, function_mutators,
+                       ordered_reads)
+from .display import is_display_only
+from .source import clean_source, lenient_source
+
+PIPELINE = ("data", "featurization", "training", "evaluation", "scoring")
+STAGE = {"parameters": 0, "setup": 0, "data": 1, "featurization": 2, "training": 3,
+         "evaluation": 4, "scoring": 5}
+FUNCTION = {"data": "load_data", "featurization": "featurize", "training": "train",
+            "evaluation": "evaluate", "scoring": "predict"}
+MODULE = {"data": "data", "featurization": "featurize", "training": "train",
+          "evaluation": "evaluate", "scoring": "score", "setup": "common"}
+EXPORTED = frozenset(STAGE) - {"skip"}
+_METRIC_CALL = re.compile(r"(score|error|loss|accuracy|auc|precision|recall|r2|f1|mae|mse|rmse)",
+                          re.IGNORECASE)
+_SPLITTERS = re.compile(r"split", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One exported statement with the cell (and cell lines) it came from."""
+
+    cell: Cell
+    statement: Statement
+    code: str  # the cleaned cell code it is sliced from
+
+    @property
+    def source(self) -> str:
+        """The statement's lines (leading comments included) exactly as in the cell."""
+        lines = self.code.split("\n")
+        return "\n".join(lines[self.statement.start - 1: self.statement.end])
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A name from papermill's ``parameters`` cell."""
+
+    name: str
+    default: str  # Python source of the default value
+    type_name: Optional[str]  # int, float, str, bool or None when not a simple literal
+
+
+@dataclass(frozen=True)
+class RoleFunction:
+    """The function a role's inline cell code becomes."""
+
+    role: str
+    name: str
+    module: str
+    pieces: tuple[Piece, ...]
+    params: tuple[str, ...]
+    kwparams: tuple[str, ...]
+    returns: tuple[str, ...]
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        """Source cells in notebook order, each once."""
+        seen: dict[int, Cell] = {}
+        for piece in self.pieces:
+            seen.setdefault(piece.cell.index, piece.cell)
+        return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything code generation needs, decided."""
+
+    notebook: Notebook
+    parameters: tuple[Parameter, ...]
+    functions: dict[str, RoleFunction]
+    module_defs: dict[str, tuple[Piece, ...]]  # module -> defs/constants at module level
+    imports: dict[str, tuple[Piece, ...]]  # bound name -> import statement piece
+    definer_module: dict[str, str]  # module-level name -> module that defines it
+    model: Optional[str]
+    features: Optional[str]
+    raw_input: Optional[str]
+    label_columns: tuple[str, ...]
+    metrics_expr: Optional[str]
+    metric_names: tuple[str, ...]
+    requirements: tuple[str, ...]
+    warnings: tuple[str, ...]
+    uses_pandas: bool
+    dropped: tuple[Piece, ...] = field(default=())
+
+
+@dataclass
+class _Walk:
+    """Mutable state of the dataflow walk, local to one ``plan_package`` call."""
+
+    last_writer: dict[str, Cell] = field(default_factory=dict)
+    # (reader role, name) -> writer cells, in read order
+    reads_from: list[tuple[Cell, str, Cell]] = field(default_factory=list)
+
+
+def _parse_cells(nb: Notebook) -> tuple[dict[int, str], dict[int, tuple[Statement, ...]],
+                                         list[str], list[str]]:
+    codes, requirements, warnings = {}, [], []
+    for cell in nb.code_cells:
+        if cell.role in EXPORTED:
+            clean = clean_source(cell, nb.path)
+            requirements.extend(clean.requirements)
+            warnings.extend(clean.warnings)
+            codes[cell.index] = clean.code
+        else:
+            codes[cell.index] = lenient_source(cell)
+    mutators: dict[str, frozenset[int]] = {}
+    for code in codes.values():
+        if code:
+            mutators.update(function_mutators(ast.parse(code)))
+    statements = {i: cell_statements(code, mutators) if code else () for i, code in codes.items()}
+    return codes, statements, requirements, warnings
+
+
+def _who(cell: Cell) -> str:
+    return f"cell {cell.number} (id {cell.cell_id}, {role_tag(cell.role) if cell.role else 'untagged'})"
+
+
+def _resolve_reads(nb: Notebook, statements: dict[int, tuple[Statement, ...]],
+                   kept: dict[int, list[Statement]]) -> _Walk:
+    walk = _Walk()
+    for cell in nb.code_cells:
+        exported = cell.role in EXPORTED
+        for stmt in statements[cell.index]:
+            if exported and stmt in kept[cell.index]:
+                for name in ordered_reads(stmt):
+                    _check_read(nb, walk, cell, stmt, name)
+            for name in stmt.writes:
+                walk.last_writer[name] = cell
+    return walk
+
+
+def _check_read(nb: Notebook, walk: _Walk, cell: Cell, stmt: Statement, name: str) -> None:
+    writer = walk.last_writer.get(name)
+    if writer is None:
+        if name in stmt.writes or name in BUILTIN_NAMES:
+            return  # bound inside the statement itself (if/else branches, loops)
+        raise DataflowError(
+            f"reads `{name}` but no cell before it defines it; define it in an earlier cell "
+            "(or in the parameters or mlops:setup cell)",
+            path=nb.path, cell=cell.ref, line=stmt.start,
+        )
+    if writer.role not in EXPORTED:
+        raise DataflowError(
+            f"reads `{name}`, which was last set by {_who(writer)}; that cell is not exported, "
+            "so the package would differ from the notebook. Tag that cell with a role, or "
+            f"move the assignment of `{name}` into a tagged cell",
+            path=nb.path, cell=cell.ref, other_cell=writer.ref, line=stmt.start,
+        )
+    if STAGE[writer.role] > STAGE[cell.role] and cell.role not in ("setup", "parameters"):
+        raise DataflowError(
+            f"reads `{name}` from {_who(writer)}, but {cell.role} runs before {writer.role} in "
+            "the package; move the code or change one of the roles",
+            path=nb.path, cell=cell.ref, other_cell=writer.ref, line=stmt.start,
+        )
+    if cell.role in ("setup", "parameters") and STAGE[writer.role] > 0:
+        raise DataflowError(
+            f"is a {role_tag(cell.role)} cell but reads `{name}` from {_who(writer)}; "
+            "setup code may only use other setup code",
+            path=nb.path, cell=cell.ref, other_cell=writer.ref, line=stmt.start,
+        )
+    walk.reads_from.append((cell, name, writer))
+
+
+def _literal_type(node: ast.expr) -> Optional[str]:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        return None
+    for kind in (bool, int, float, str):
+        if type(value) is kind:  # pylint: disable=unidiomatic-typecheck  # bool is an int
+            return kind.__name__
+    return None
+
+
+def _parameters(nb: Notebook, statements: dict[int, tuple[Statement, ...]]) -> list[Parameter]:
+    params: dict[str, Parameter] = {}
+    for cell in nb.tagged("parameters"):
+        for stmt in statements[cell.index]:
+            node = stmt.node
+            if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+                for target in node.targets:
+                    params[target.id] = Parameter(
+                        target.id, ast.unparse(node.value), _literal_type(node.value)
+                    )
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.value is not None:
+                    params[node.target.id] = Parameter(
+                        node.target.id, ast.unparse(node.value), _literal_type(node.value)
+                    )
+            elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+                raise NotebookError(
+                    "the parameters cell should only assign values (`name = value`), as papermill "
+                    "expects; move other code to a setup cell",
+                    path=nb.path, cell=cell.ref, line=stmt.start,
+                )
+    return list(params.values())
+
+
+def _split_cells(nb, codes, statements, kept):
+    """Sort kept statements into role functions, module-level defs and imports."""
+    inline: dict[str, list[Piece]] = {r: [] for r in PIPELINE}
+    module_defs: dict[str, list[Piece]] = {}
+    imports: dict[str, Piece] = {}
+    warnings = []
+    for cell in nb.code_cells:
+        if cell.role not in EXPORTED or cell.role == "parameters":
+            continue
+        module = MODULE[cell.role]
+        for stmt in kept[cell.index]:
+            piece = Piece(cell, stmt, codes[cell.index])
+            if stmt.kind == "import":
+                for name in stmt.writes:
+                    imports[name] = piece
+            elif stmt.kind == "def" or (cell.role == "setup" and stmt.kind == "assign"):
+                module_defs.setdefault(module, []).append(piece)
+            elif cell.role == "setup":
+                warnings.append(
+                    f"cell {cell.number} (id {cell.cell_id}) line {stmt.start}: "
+                    f"`{ast.unparse(stmt.node).splitlines()[0]}` runs only for its side effect and "
+                    "is not exported (generated modules have no side effects at import)"
+                )
+            else:
+                inline[cell.role].append(piece)
+    return inline, module_defs, imports, warnings
+
+
+def _role_signature(role, pieces, walk, module_level, param_names):
+    cells = {p.cell.index for p in pieces}
+    params, kwparams = [], []
+    for reader, name, writer in walk.reads_from:
+        if reader.index not in cells or writer.index in cells and writer.role == role:
+            continue
+        if name in module_level:
+            continue
+        if writer.role == "parameters" or name in param_names and writer.role == "parameters":
+            if name not in kwparams:
+                kwparams.append(name)
+        elif writer.role in PIPELINE and writer.role != role and name not in params:
+            params.append(name)
+    return params, kwparams
+
+
+def _returns(role, pieces, walk):
+    """Names later roles read from this one, in the order this role last writes them."""
+    cells = {p.cell.index for p in pieces}
+    out = set()
+    for reader, name, writer in walk.reads_from:
+        if writer.index in cells and reader.role != role and STAGE[reader.role] > STAGE[role]:
+            out.add(name)
+    last_write = {}
+    for position, piece in enumerate(pieces):
+        for name in piece.statement.writes & out:
+            last_write[name] = position
+    return sorted(out, key=lambda n: (last_write.get(n, -1), n))
+
+
+def _fit_calls(pieces):
+    for piece in pieces:
+        for node in ast.walk(piece.statement.node):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("fit", "fit_transform")):
+                yield node, piece
+
+
+def _method_receivers(pieces, methods):
+    found = []
+    for piece in pieces:
+        for node in ast.walk(piece.statement.node):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in methods):
+                name = base_name(node.func.value)
+                if name:
+                    found.append((name, node))
+    return found
+
+
+def _find_model(functions) -> Optional[str]:
+    training = functions.get("training")
+    if training is None:
+        return None
+    later = [p for r in ("evaluation", "scoring") if r in functions for p in functions[r].pieces]
+    returned = set(training.returns)
+    for name, _ in _method_receivers(later, ("predict", "predict_proba", "transform")):
+        if name in returned:
+            return name
+    assigned_from_fit = []
+    for piece in training.pieces:
+        node = piece.statement.node
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(
+            node.value.func, ast.Attribute
+        ) and node.value.func.attr == "fit" and isinstance(node.targets[0], ast.Name):
+            assigned_from_fit.append(node.targets[0].id)
+    receivers = [n for n, _ in _method_receivers(training.pieces, ("fit",))]
+    for candidates in (assigned_from_fit, receivers):
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+def _trace_to(name: str, pieces, targets: set[str], depth: int = 0) -> set[str]:
+    """Names in ``targets`` that ``name`` was computed from inside ``pieces`` (last write wins)."""
+    if name in targets:
+        return {name}
+    if depth > 20:
+        return set()
+    for piece in reversed(pieces):
+        stmt = piece.statement
+        if name not in stmt.writes:
+            continue
+        node = stmt.node
+        sources = set(stmt.reads)
+        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
+                and isinstance(node.value, ast.Call)):
+            names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
+            arrays = [a for a in node.value.args if isinstance(a, ast.Name)]
+            func = node.value.func
+            func_name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            # train_test_split(X, y) -> X_train, X_test, y_train, y_test
+            if _SPLITTERS.search(func_name) and arrays and len(names) == 2 * len(arrays):
+                sources = {arrays[names.index(name) // 2].id}
+        found = set()
+        for source in sources - {name}:
+            found |= _trace_to(source, pieces, targets, depth + 1)
+        return found
+    return set()
+
+
+def _features_and_label(functions, model):
+    training = functions.get("training")
+    if training is None or model is None:
+        return None, None
+    upstream = functions.get("featurization") or functions.get("data")
+    targets = set(upstream.returns) if upstream else set()
+    for call, _ in _fit_calls(training.pieces):
+        receiver = base_name(call.func.value)
+        if receiver != model and len(list(_fit_calls(training.pieces))) > 1:
+            continue
+        args = [a for a in call.args]
+        keywords = {k.arg: k.value for k in call.keywords}
+        x_arg = args[0] if args else keywords.get("X")
+        y_arg = args[1] if len(args) > 1 else keywords.get("y")
+        features = _trace_to(x_arg.id, training.pieces, targets) if isinstance(
+            x_arg, ast.Name) else set()
+        labels = _trace_to(y_arg.id, training.pieces, targets) if isinstance(
+            y_arg, ast.Name) else set()
+        if len(features) == 1:
+            label = next(iter(labels - features)) if len(labels - features) == 1 else None
+            return next(iter(features)), label
+    return None, None
+
+
+def _label_columns(functions, label: Optional[str], raw_input: Optional[str]) -> tuple[str, ...]:
+    """Columns of the raw records that only the label reads (``y = df["churn"]``)."""
+    featurization = functions.get("featurization")
+    if not label or not featurization or not raw_input:
+        return ()
+    columns = []
+    for piece in featurization.pieces:
+        if label not in piece.statement.writes:
+            continue
+        for node in ast.walk(piece.statement.node):
+            if (isinstance(node, ast.Subscript) and base_name(node.value) in (raw_input,)
+                    and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+                columns.append(node.slice.value)
+    return tuple(dict.fromkeys(columns))
+
+
+def _metrics(evaluation: Optional[RoleFunction]) -> tuple[Optional[str], tuple[str, ...]]:
+    if evaluation is None:
+        return None, ()
+    dicts, scalars = [], []
+    for piece in evaluation.pieces:
+        node = piece.statement.node
+        if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+            continue
+        name, value = node.targets[0].id, node.value
+        if isinstance(value, (ast.Dict, ast.DictComp)) or (
+            isinstance(value, ast.Call) and getattr(value.func, "id", None) == "dict"
+        ):
+            dicts.append(name)
+        elif isinstance(value, ast.Call):
+            func = value.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called:
+                scalars.append(name)
+    preferred = [d for d in dicts if re.search("metric|score|result", d)]
+    if preferred or dicts:
+        return (preferred or dicts)[-1], ()
+    scalars = list(dict.fromkeys(scalars))
+    if scalars:
+        body = ", ".join(f'"{n}": {n}' for n in scalars)
+        return "{" + body + "}", tuple(scalars)
+    return None, ()
+
+
+def plan_package(nb: Notebook) -> Plan:
+    """Decide the package for ``nb``; raise a NotebookError naming the cell if it cannot."""
+    if not any(c.role in EXPORTED - {"parameters"} for c in nb.code_cells):
+        raise NotebookError(
+            "no cell has an mlops role, so there is nothing to export. Tag cells with "
+            "mlops:data, mlops:featurization, mlops:training, ... (JupyterLab's tag editor, "
+            "`jupyter mlops tag`), or run `jupyter mlops suggest --apply`",
+            path=nb.path,
+        )
+    codes, statements, requirements, warnings = _parse_cells(nb)
+    plot_names: set[str] = set()
+    kept: dict[int, list[Statement]] = {}
+    dropped = []
+    for cell in nb.code_cells:
+        stmts = statements[cell.index]
+        kept[cell.index] = []
+        for i, stmt in enumerate(stmts):
+            if cell.role in EXPORTED and is_display_only(stmt.node, i == len(stmts) - 1,
+                                                          plot_names):
+                dropped.append(Piece(cell, stmt, codes[cell.index]))
+            else:
+                kept[cell.index].append(stmt)
+    walk = _resolve_reads(nb, statements, kept)
+    parameters = _parameters(nb, statements)
+    inline, module_defs, imports, setup_warnings = _split_cells(nb, codes, statements, kept)
+    warnings.extend(setup_warnings)
+    definer_module = {}
+    for module, pieces in module_defs.items():
+        for piece in pieces:
+            for name in piece.statement.writes:
+                definer_module[name] = module
+    module_level = set(definer_module) | set(imports)
+    _check_defs_are_closed(nb, module_defs, module_level)
+    param_names = {p.name for p in parameters}
+    functions: dict[str, RoleFunction] = {}
+    for role in PIPELINE:
+        pieces = inline[role]
+        if not pieces:
+            continue
+        params, kwparams = _role_signature(role, pieces, walk, module_level, param_names)
+        _check_no_shadowing(nb, role, pieces, module_level)
+        functions[role] = RoleFunction(role, FUNCTION[role], MODULE[role], tuple(pieces),
+                                       tuple(params), tuple(kwparams),
+                                       tuple(_returns(role, pieces, walk)))
+    model = _find_model(functions)
+    if "training" in functions:
+        if model is None:
+            first = functions["training"].cells[0]
+            raise DataflowError(
+                "no `.fit(...)` call found in the training cells, so the trained model is "
+                "unknown; fit the model in an mlops:training cell",
+                path=nb.path, cell=first.ref,
+            )
+        if model not in functions["training"].returns:
+            training = functions["training"]
+            functions["training"] = RoleFunction(
+                training.role, training.name, training.module, training.pieces,
+                training.params, training.kwparams, training.returns + (model,))
+    features, label = _features_and_label(functions, model)
+    featurization = functions.get("featurization")
+    raw_input = None
+    if featurization is not None and len(featurization.params) == 1:
+        raw_input = featurization.params[0]
+    elif featurization is None and features is not None:
+        raw_input = features
+    metrics_expr, metric_names = _metrics(functions.get("evaluation"))
+    if "evaluation" in functions and metrics_expr is None:
+        warnings.append("no metrics found in the evaluation cells (assign a dict such as "
+                        "`metrics = {...}` or scores from *_score/*_error calls)")
+    uses_pandas = any("pandas" in ast.unparse(p.statement.node) for p in imports.values())
+    return Plan(
+        notebook=nb,
+        parameters=tuple(parameters),
+        functions=functions,
+        module_defs={k: tuple(v) for k, v in module_defs.items()},
+        imports=imports,
+        definer_module=definer_module,
+        model=model,
+        features=features,
+        raw_input=raw_input,
+        label_columns=_label_columns(functions, label, raw_input),
+        metrics_expr=metrics_expr,
+        metric_names=metric_names,
+        requirements=tuple(dict.fromkeys(requirements)),
+        warnings=tuple(warnings),
+        uses_pandas=uses_pandas,
+        dropped=tuple(dropped),
+    )
+
+
+def _check_defs_are_closed(nb, module_defs, module_level) -> None:
+    """A function moved to module level must not use notebook variables it was never given."""
+    for pieces in module_defs.values():
+        for piece in pieces:
+            if piece.statement.kind != "def":
+                continue
+            missing = sorted(piece.statement.reads - module_level - BUILTIN_NAMES)
+            if missing:
+                raise DataflowError(
+                    f"function `{piece.statement.node.name}` uses the notebook variable(s) "
+                    f"{', '.join(f'`{m}`' for m in missing)} from outside; pass them as "
+                    "arguments so the function works in a module",
+                    path=nb.path, cell=piece.cell.ref, line=piece.statement.start,
+                )
+
+
+def _check_no_shadowing(nb, role, pieces, module_level) -> None:
+    for piece in pieces:
+        # Only a plain assignment makes a function-local name; mutation is fine.
+        assigned = {n.id for n in ast.walk(piece.statement.node)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        clash = sorted(assigned & module_level)
+        if clash:
+            raise DataflowError(
+                f"assigns `{clash[0]}`, which an mlops:setup cell or a function definition "
+                f"also defines; inside the {role} function this would hide the shared one. "
+                "Use a different name",
+                path=nb.path, cell=piece.cell.ref, line=piece.statement.start,
+            )

@@ -1,0 +1,1 @@
+"""Writing the output tree: generated files, environment spec, manifest, atomic swap."""

@@ -1,0 +1,213 @@
+"""Plan + recording + environment -> the text of every generated file (no disk access)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from typing import Optional
+
+from ..extract import codegen
+from ..extract.codegen import Module, template
+from ..extract.plan import MODULE, Plan
+from ..recording import Recording, fixture_text
+from .envspec import Environment
+
+TRAIN_IMPORTS = ("import argparse", "import json", "import os", "import pickle",
+                 "from pathlib import Path")
+SCORE_IMPORTS = ("import json", "import os", "import pickle", "from pathlib import Path")
+
+
+def _argument(plan: Plan, name: str) -> str:
+    param = next(p for p in plan.parameters if p.name == name)
+    kind = {
+        "int": "int",
+        "float": "float",
+        "str": "str",
+        "bool": 'lambda value: value.lower() in ("1", "true", "yes")',
+    }.get(param.type_name or "", "json.loads")
+    flag = "--" + name.replace("_", "-")
+    return (f'    parser.add_argument("{flag}", dest="{name}", type={kind}, '
+            f'default={param.default}, help="parameters cell default: %(default)s")')
+
+
+def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
+    """``train.py``: the training function plus ``main()`` running the whole pipeline."""
+    steps, local_imports = codegen.pipeline_steps(plan)
+    used = []
+    for role in ("data", "featurization", "training", "evaluation"):
+        if role in plan.functions:
+            used += [n for n in plan.functions[role].kwparams if n not in used]
+    tail = template("train_main.py.tmpl").substitute(
+        package=package,
+        notebook=notebook_name,
+        arguments="\n".join(_argument(plan, n) for n in used),
+        pipeline="\n".join(f"    {s}" for s in steps),
+        model=plan.model,
+    )
+    return codegen.role_module(
+        plan, package, "training", TRAIN_IMPORTS + tuple(local_imports), tail,
+        constants=f'MODEL_FILE = "{codegen.MODEL_FILE}"',
+    )
+
+
+def _features_body(plan: Plan) -> str:
+    featurization = plan.functions.get("featurization")
+    if featurization is None:
+        return "    return to_frame(records)"
+    targets = [n if n == plan.features else "_" for n in featurization.returns]
+    if plan.features not in featurization.returns:
+        return f"    return {featurization.name}(to_frame(records))"
+    return "\n".join([
+        f"    {plan.raw_input} = to_frame(records)",
+        f"    {', '.join(targets)} = {featurization.name}({plan.raw_input})",
+        f"    return {plan.features}",
+    ])
+
+
+def _predict_body(plan: Plan) -> str:
+    scoring = plan.functions.get("scoring")
+    if scoring is None:
+        return "\n".join([
+            f"        {plan.features or 'features'} = features_from_records(records)",
+            f'        predictions = _STATE["model"].predict({plan.features or "features"})',
+        ])
+    featurization = plan.functions.get("featurization")
+    lines = [f"        {plan.raw_input} = to_frame(records)"]
+    if featurization is not None and featurization.returns:
+        lines.append(f"        {', '.join(featurization.returns)} = "
+                     f"{featurization.name}({plan.raw_input})")
+    args = ['_STATE["model"]' if p == plan.model else p for p in scoring.params]
+    lines.append(f"        predictions = {scoring.name}({', '.join(args)})")
+    return "\n".join(lines)
+
+
+def _to_frame_body(plan: Plan) -> str:
+    if not plan.uses_pandas:
+        return '    """Records as the list of dicts featurization expects."""\n    return records'
+    return "\n".join([
+        '    """Records as the DataFrame featurization expects, with the training dtypes."""',
+        "    frame = pd.DataFrame.from_records(records)",
+        "    for column in LABEL_COLUMNS:",
+        "        if column not in frame:",
+        "            frame[column] = 0",
+        "    known = [c for c in INPUT_COLUMNS if c in frame]",
+        "    frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]",
+        "    for column, dtype in INPUT_COLUMNS.items():",
+        '        if column in frame and _kind(dtype) in ("number", "bool"):',
+        "            try:",
+        "                frame[column] = frame[column].astype(dtype)",
+        "            except (TypeError, ValueError):",
+        "                continue  # nulls in an integer column stay float, as pandas reads them",
+        "    return frame",
+    ])
+
+
+def score_module(plan: Plan, package: str, notebook_name: str,
+                 recording: Optional[Recording]) -> Module:
+    """``score.py``: ``init()`` and ``run(raw_data)`` around featurization and the model."""
+    dtypes = recording.dtypes if recording else {}
+    imports = list(SCORE_IMPORTS)
+    if plan.uses_pandas:
+        imports.append("import pandas as pd")
+    if "featurization" in plan.functions:
+        imports.append("from .featurize import featurize")
+    scoring = plan.functions.get("scoring")
+    needed = codegen._module_reads(plan, "score") if scoring else set()  # pylint: disable=protected-access
+    text = template("score.py.tmpl").substitute(
+        package=package,
+        notebook=notebook_name,
+        imports=codegen.render_imports(plan, needed, "score", tuple(imports)),
+        input_columns=json.dumps(dtypes, sort_keys=False),
+        label_columns=repr(tuple(plan.label_columns)),
+        scoring="@@SCORING@@",
+        to_frame_body=_to_frame_body(plan),
+        features_body=_features_body(plan),
+        predict_body=_predict_body(plan),
+    )
+    head, tail = text.split("@@SCORING@@\n")
+    builder = codegen._Builder()  # pylint: disable=protected-access
+    builder.add(head.rstrip("\n"))
+    if scoring is not None:
+        codegen.add_module_defs(builder, plan, "score")
+        codegen.add_function(builder, plan, scoring)
+    else:
+        builder.add()
+    builder.add(tail.rstrip("\n"))
+    return codegen.format_module(f"{package}/score.py", builder)
+
+
+def _import_names(modules: list[Module]) -> list[str]:
+    names = set()
+    for module in modules:
+        for node in ast.parse(module.text).body:
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split(".")[0])
+    return sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__")
+
+
+def generate_modules(plan: Plan, package: str, recording: Optional[Recording]) -> list[Module]:
+    """Every Python module of the package, formatted."""
+    name = plan.notebook.path.replace("\\", "/").rsplit("/", 1)[-1]
+    modules = []
+    init = codegen._Builder()  # pylint: disable=protected-access
+    init.add(f'"""{package}: production package generated from {name} by jupyter-mlops."""')
+    modules.append(codegen.format_module(f"{package}/__init__.py", init))
+    common = codegen.common_module(plan, package)
+    if common is not None:
+        modules.append(common)
+    for role in ("data", "featurization", "evaluation"):
+        if role in plan.functions:
+            modules.append(codegen.role_module(plan, package, role))
+    if "training" in plan.functions:
+        modules.append(train_module(plan, package, name))
+    if plan.model is not None:
+        modules.append(score_module(plan, package, name, recording))
+    return modules
+
+
+def import_names(modules: list[Module]) -> list[str]:
+    """Top-level third-party modules the generated code imports."""
+    return _import_names(modules)
+
+
+def support_files(plan: Plan, package: str, modules: list[Module], env: Environment,
+                  recording: Optional[Recording]) -> dict[str, str]:
+    """pyproject, requirements, environment.yml, pylintrc and the generated tests."""
+    name = plan.notebook.path.replace("\\", "/").rsplit("/", 1)[-1]
+    dist_name = package.replace("_", "-")
+    files = {
+        "pyproject.toml": template("pyproject.toml.tmpl").substitute(
+            notebook=name, dist_name=dist_name, package=package,
+            python_minor=env.python_minor,
+            dependencies="\n".join(f'    "{p}",' for p in env.pins),
+        ),
+        "requirements.txt": f"# Pinned from the kernel that ran {name} (jupyter-mlops).\n"
+        + "".join(f"{p}\n" for p in env.pins),
+        "environment.yml": template("environment.yml.tmpl").substitute(
+            notebook=name, dist_name=dist_name, python_minor=env.python_minor,
+            pip_lines="\n".join(f"      - {p}" for p in env.pins) or "      []",
+        ),
+        ".pylintrc": template("pylintrc").template,
+    }
+    module_names = [m.path.split("/", 1)[1][:-3] for m in modules
+                    if not m.path.endswith("__init__.py")]
+    files["tests/conftest.py"] = template("tests/conftest.py.tmpl").substitute(package=package)
+    files["tests/test_import.py"] = template("tests/test_import.py.tmpl").substitute(
+        package=package, modules=repr(module_names))
+    if plan.model is not None and "training" in plan.functions:
+        files["tests/test_score.py"] = template("tests/test_score.py.tmpl").substitute(
+            package=package)
+        if recording is not None:
+            files["tests/test_equivalence.py"] = template(
+                "tests/test_equivalence.py.tmpl").substitute(package=package, notebook=name)
+    if recording is not None:
+        files["tests/fixtures/recording.json"] = fixture_text(recording)
+    return files
+
+
+def module_names() -> tuple[str, ...]:
+    """Module file names a package can have, in pipeline order."""
+    return tuple(dict.fromkeys(MODULE.values()))

@@ -1,0 +1,299 @@
+"""Productionize: notebook -> linted, tested package. The pipeline of small steps, in order.
+
+read + validate -> plan (dataflow) -> [recording run in a kernel] -> generate modules ->
+environment -> stage files beside the output -> pylint + pytest in the staging tree ->
+reports + manifest -> swap in. A second run on an unchanged notebook returns the cached result.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Callable, Optional, Union
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+from .errors import StaleOutputError
+from .package.writer import (MANIFEST, OutputGuard, edited_files, missing_files, read_manifest,
+                             sha256_text, staging_dir, swap_in, write_files)
+from .quality.lint import LintReport, run_pylint
+from .quality.testing import SuiteReport, read_junit, run_pytest
+
+if TYPE_CHECKING:  # the analysis stack (nbformat, black) loads only when there is work to do
+    from .extract.plan import Plan
+    from .notebook import Notebook
+
+Progress = Callable[[str], None]
+PathLike = Union[str, "os.PathLike[str]"]
+LINT_REPORT = "reports/lint.json"
+TEST_REPORT = "reports/tests.xml"
+EQUIVALENCE_LEFT_OUT = (
+    "test_equivalence.py (features, metrics and predictions against the notebook) and the "
+    "score tests that need a recorded sample: --no-execute skipped the recording run"
+)
+
+
+@dataclass(frozen=True)
+class ProductionizeResult:
+    """What productionize wrote and how the checks went."""
+
+    notebook: str
+    out_dir: str
+    package: str
+    files: tuple[str, ...]
+    lint: LintReport
+    tests: SuiteReport
+    environment: str
+    warnings: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    cached: bool = False
+    recorded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when lint reaches its threshold and the generated tests pass."""
+        return self.lint.ok and self.tests.ok
+
+    def to_dict(self) -> dict:
+        """JSON form (CLI ``--json``, server API)."""
+        return {
+            "notebook": self.notebook, "out_dir": self.out_dir, "package": self.package,
+            "files": list(self.files), "lint": self.lint.to_dict(),
+            "tests": self.tests.to_dict(), "environment": self.environment,
+            "warnings": list(self.warnings), "left_out": list(self.left_out),
+            "cached": self.cached, "recorded": self.recorded, "ok": self.ok,
+        }
+
+    def summary(self) -> str:
+        """Human text for the terminal."""
+        name = os.path.basename(self.notebook)
+        lines = [f"wrote {self.out_dir} (package {self.package}, {len(self.files)} files)"
+                 + (" [unchanged, cached]" if self.cached else "")]
+        lines.append(f"lint: {self.lint.score:.2f}/10 (threshold {self.lint.fail_under})"
+                     f"{'' if self.lint.ok else ' FAILED'}")
+        lines += [f"  {f.describe(name)}" for f in self.lint.findings]
+        t = self.tests
+        lines.append(f"tests: {t.passed} passed, {t.failed} failed, {t.errors} errors, "
+                     f"{t.skipped} skipped{'' if t.ok else ' FAILED'}")
+        lines += [f"  {c.outcome.upper()} {c.name}: {c.message.splitlines()[0][:200]}"
+                  for c in t.cases if c.outcome in ("failed", "error") and c.message]
+        lines += [f"left out: {item}" for item in self.left_out]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    """Whether a generated directory still matches its notebook."""
+
+    notebook: str
+    out_dir: str
+    stale: tuple[str, ...] = ()
+    edited: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when up to date and untouched."""
+        return not (self.stale or self.edited or self.missing)
+
+    def to_dict(self) -> dict:
+        """JSON form."""
+        return {"notebook": self.notebook, "out_dir": self.out_dir, "ok": self.ok,
+                "stale": list(self.stale), "edited": list(self.edited),
+                "missing": list(self.missing)}
+
+    def summary(self) -> str:
+        """Human text."""
+        if self.ok:
+            return f"{self.out_dir} is up to date with {self.notebook}"
+        lines = [f"{self.out_dir} does not match {self.notebook}:"]
+        lines += [f"  stale: {s}" for s in self.stale]
+        lines += [f"  edited by hand: {e}" for e in self.edited]
+        lines += [f"  missing: {m}" for m in self.missing]
+        lines.append(f"run `jupyter mlops productionize {self.notebook} --out {self.out_dir}`")
+        return "\n".join(lines)
+
+
+def package_name(notebook_path: str) -> str:
+    """A valid, non-shadowing import name from the notebook's file name."""
+    stem = Path(notebook_path).stem.lower()
+    name = re.sub(r"\W+", "_", stem).strip("_") or "notebook"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = f"nb_{name}"
+    if name in sys.stdlib_module_names or _importable(name):
+        name = f"{name}_model"
+    return name
+
+
+def _importable(name: str) -> bool:
+    try:
+        return find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def default_out(notebook: PathLike) -> Path:
+    """``build/<notebook stem>`` in the current directory."""
+    return Path("build") / Path(notebook).stem
+
+
+def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str],
+              notebook_dir: str, execute: bool) -> str:
+    cells = []
+    for cell in nb.code_cells:
+        exported: dict[str, list[int]] = {}
+        for module in modules:
+            lines = [n for n, (index, _) in module.line_map.items() if index == cell.index]
+            if lines:
+                exported[module.path] = [min(lines), max(lines)]
+        cells.append({"number": cell.number, "id": cell.cell_id, "role": cell.role,
+                      "exported_to": exported})
+    line_map = {
+        module.path: {str(n): [nb.cells[i].cell_id, line]
+                      for n, (i, line) in sorted(module.line_map.items())}
+        for module in modules
+    }
+    data = {
+        "generated_by": "jupyter-mlops",
+        "tool_version": __version__,
+        "notebook": os.path.basename(nb.path),
+        "notebook_dir": notebook_dir,
+        "notebook_sha256": nb.sha256,
+        "package": package,
+        "recorded": execute,
+        "model": plan.model,
+        "cells": cells,
+        "line_map": line_map,
+        "files": {rel: sha256_text(text) for rel, text in sorted(files.items())},
+    }
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def _notebook_sha256(notebook: PathLike) -> Optional[str]:
+    try:
+        return hashlib.sha256(Path(notebook).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[ProductionizeResult]:
+    """The previous result when neither the notebook nor the output changed (no parsing)."""
+    manifest = read_manifest(out)
+    if (
+        manifest is None
+        or manifest.get("notebook_sha256") != _notebook_sha256(notebook)
+        or manifest.get("tool_version") != __version__
+        or manifest.get("recorded") != execute
+        or edited_files(out, manifest)
+        or missing_files(out, manifest)
+        or not (out / LINT_REPORT).is_file()
+        or not (out / TEST_REPORT).is_file()
+    ):
+        return None
+    lint = LintReport.from_dict(json.loads((out / LINT_REPORT).read_text(encoding="utf-8")))
+    return ProductionizeResult(
+        notebook=os.fspath(notebook), out_dir=str(out), package=manifest["package"],
+        files=tuple(sorted(list(manifest["files"]) + [MANIFEST, LINT_REPORT, TEST_REPORT])),
+        lint=lint, tests=read_junit(out / TEST_REPORT),
+        environment=(out / "requirements.txt").read_text(encoding="utf-8"),
+        left_out=() if execute else (EQUIVALENCE_LEFT_OUT,), cached=True, recorded=execute,
+    )
+
+
+def productionize(
+    notebook: PathLike,
+    out: Optional[PathLike] = None,
+    *,
+    force: bool = False,
+    execute: bool = True,
+    progress: Optional[Progress] = None,
+) -> ProductionizeResult:
+    """Write the production package for ``notebook`` into ``out``; lint and test it there."""
+    say = progress or (lambda message: None)
+    out_dir = Path(out) if out is not None else default_out(notebook)
+    if not force:
+        cached = _cached(notebook, out_dir, execute)
+        if cached is not None:
+            say("notebook unchanged since the last productionize: using the cached result")
+            return cached
+    # pylint: disable=import-outside-toplevel
+    from .extract.plan import plan_package
+    from .notebook import read_notebook
+    from .package import files as package_files
+    from .package.envspec import environment, local_versions
+
+    nb = read_notebook(notebook)
+    guard = OutputGuard.check(out_dir, force)
+    say("analysing cells")
+    plan = plan_package(nb)
+    package = package_name(nb.path)
+    recording = None
+    modules = package_files.generate_modules(plan, package, None)
+    import_names = package_files.import_names(modules)
+    if execute:
+        say("running the notebook in a kernel to record a sample")
+        from .recording import record  # pylint: disable=import-outside-toplevel
+
+        recording = record(os.fspath(notebook), nb, plan, import_names, say)
+        modules = package_files.generate_modules(plan, package, recording)
+        versions, python = recording.versions, recording.python
+    else:
+        versions, python = local_versions(import_names), None
+    env = environment(versions, plan.requirements, python)
+    files = {m.path: m.text for m in modules}
+    files.update(package_files.support_files(plan, package, modules, env, recording))
+    notebook_dir = os.path.relpath(Path(notebook).resolve().parent, out_dir.resolve().parent
+                                   / out_dir.name).replace(os.sep, "/")
+    staged = staging_dir(out_dir)
+    try:
+        manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute)
+        write_files(staged, {**files, MANIFEST: manifest})
+        say("running pylint")
+        lint = run_pylint(staged, package, nb, {m.path: m.line_map for m in modules})
+        (staged / "reports").mkdir(exist_ok=True)
+        (staged / LINT_REPORT).write_text(
+            json.dumps(lint.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        say("running the generated tests")
+        tests = run_pytest(staged, staged / TEST_REPORT)
+        swap_in(staged, guard, set(files) | {MANIFEST})
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return ProductionizeResult(
+        notebook=nb.path, out_dir=str(out_dir), package=package,
+        files=tuple(sorted(list(files) + [MANIFEST, LINT_REPORT, TEST_REPORT])),
+        lint=lint, tests=tests, environment=files["requirements.txt"],
+        warnings=plan.warnings, left_out=() if execute else (EQUIVALENCE_LEFT_OUT,),
+        recorded=execute,
+    )
+
+
+def check(notebook: PathLike, out: Optional[PathLike] = None) -> CheckStatus:
+    """Compare a generated directory with its notebook (for CI and pre-commit)."""
+    from .notebook import read_notebook  # pylint: disable=import-outside-toplevel
+
+    nb = read_notebook(notebook)
+    out_dir = Path(out) if out is not None else default_out(notebook)
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        raise StaleOutputError(
+            f"{out_dir} has no {MANIFEST}: it was never productionized from {nb.path}"
+        )
+    stale = []
+    if manifest.get("notebook_sha256") != nb.sha256:
+        stale.append("the notebook changed since the package was generated")
+    if manifest.get("tool_version") != __version__:
+        stale.append(f"generated by jupyter-mlops {manifest.get('tool_version')}, "
+                     f"this is {__version__}")
+    return CheckStatus(nb.path, str(out_dir), tuple(stale),
+                       tuple(edited_files(out_dir, manifest)),
+                       tuple(missing_files(out_dir, manifest)))

@@ -1,0 +1,83 @@
+"""Run the generated pytest suite; keep a JUnit XML without timings so output stays stable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+VOLATILE = ("time", "timestamp", "hostname")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One generated test's outcome."""
+
+    name: str
+    outcome: str  # passed, failed, error, skipped
+    message: str
+
+
+@dataclass(frozen=True)
+class SuiteReport:
+    """Counts and cases of one pytest run."""
+
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    cases: tuple[CaseResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed and something ran."""
+        return self.failed == 0 and self.errors == 0 and self.passed > 0
+
+    def to_dict(self) -> dict:
+        """JSON form."""
+        return {"passed": self.passed, "failed": self.failed, "errors": self.errors,
+                "skipped": self.skipped, "cases": [asdict(c) for c in self.cases]}
+
+
+def _normalise(junit: Path) -> None:
+    tree = ET.parse(junit)
+    for element in tree.iter():
+        for key in VOLATILE:
+            element.attrib.pop(key, None)
+    tree.write(junit, encoding="utf-8", xml_declaration=True)
+
+
+def read_junit(junit: Path) -> SuiteReport:
+    """Parse a JUnit XML file into a report."""
+    cases = []
+    for case in ET.parse(junit).iter("testcase"):
+        outcome, message = "passed", ""
+        for kind in ("failure", "error", "skipped"):
+            child = case.find(kind)
+            if child is not None:
+                outcome = {"failure": "failed", "error": "error"}.get(kind, kind)
+                message = child.get("message", "") or (child.text or "")[:500]
+                break
+        name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+        cases.append(CaseResult(name, outcome, message))
+    count = {o: sum(c.outcome == o for c in cases) for o in ("passed", "failed", "error",
+                                                               "skipped")}
+    return SuiteReport(count["passed"], count["failed"], count["error"], count["skipped"],
+                      tuple(cases))
+
+
+def run_pytest(root: Path, junit: Path, timeout: int = 1800) -> SuiteReport:
+    """pytest on ``root/tests`` in a subprocess, JUnit XML to ``junit``."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
+    env.pop("PYTEST_ADDOPTS", None)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark",
+               f"--junitxml={junit}", "-o", "junit_family=xunit2", "tests"]
+    subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False,
+                   timeout=timeout)
+    if not junit.exists():
+        return SuiteReport(0, 0, 1, 0, (CaseResult("pytest", "error", "pytest did not run"),))
+    _normalise(junit)
+    return read_junit(junit)
