@@ -1,0 +1,147 @@
+"""Suggest roles from what a cell calls. A documented heuristic, first match wins:
+
+1. only imports, constants and function/class definitions -> ``setup``
+2. only literal assignments right before data loading -> ``parameters`` (if none is tagged)
+3. ``.predict(``/``.predict_proba(`` on new data with no metric call -> ``scoring``
+4. metric calls (``*_score``, ``*_error``, ``classification_report``, ``.score(``) -> ``evaluation``
+5. ``.fit(``, ``train_test_split``, ``GridSearchCV``, ``cross_val_score`` -> ``training``
+6. ``read_csv``/``read_parquet``/``load_*``/``fetch_*``/``open(`` -> ``data``
+7. column assignment, ``get_dummies``, ``fillna``, ``.apply(``, ``.map(``, ``astype`` ->
+   ``featurization``
+8. only displays (``df.head()``, plots, ``describe``) -> ``skip``
+
+Only cells whose suggestion differs from their current role are proposed; nothing is written
+unless the caller applies them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from ..notebook import Notebook, set_roles
+from .display import is_display_only
+from .source import lenient_source
+
+_METRIC = re.compile(r"(_score|_error|_loss|classification_report|confusion_matrix)$|^score$")
+_TRAIN = {"fit", "fit_transform", "train_test_split", "GridSearchCV", "RandomizedSearchCV",
+          "cross_val_score", "cross_validate", "partial_fit"}
+_DATA = re.compile(r"^(read_\w+|load_\w+|fetch_\w+|open|loadtxt|genfromtxt|read_sql\w*)$")
+_FEATURE = {"get_dummies", "fillna", "apply", "map", "astype", "replace", "cut", "qcut",
+            "dropna", "drop", "merge", "join", "concat", "assign", "transform", "where",
+            "clip", "log1p", "to_datetime"}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A proposed role for one cell, with the reason shown to the user."""
+
+    index: int
+    number: int
+    cell_id: str
+    role: str
+    current: Optional[str]
+    reason: str
+
+    def to_dict(self) -> dict:
+        """JSON form."""
+        return asdict(self)
+
+
+def _called(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                names.append(func.attr)
+            elif isinstance(func, ast.Name):
+                names.append(func.id)
+    return names
+
+
+def _is_setup(tree: ast.Module) -> bool:
+    kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)
+    has_def = any(isinstance(s, kinds) for s in tree.body)
+    rest_constant = all(
+        isinstance(s, kinds) or (isinstance(s, ast.Assign) and _is_literal(s.value))
+        or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+        for s in tree.body
+    )
+    return has_def and rest_constant
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        return False
+    return True
+
+
+def role_for_code(code: str) -> Optional[tuple[str, str]]:
+    """(role, reason) for one cell's code, or None when the code suggests nothing."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    # Magics arrive as get_ipython() calls; they say nothing about the role.
+    tree.body = [s for s in tree.body if not (
+        isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+        and "get_ipython" in ast.unparse(s.value.func))]
+    if not tree.body:
+        return None
+    if _is_setup(tree):
+        return "setup", "only imports, constants and definitions"
+    if all(isinstance(s, ast.Assign) and _is_literal(s.value) for s in tree.body):
+        return "parameters", "only literal assignments (papermill's parameters cell)"
+    called = _called(tree)
+    metrics = [c for c in called if _METRIC.search(c)]
+    if any(c in ("predict", "predict_proba") for c in called) and not metrics and not any(
+        c in _TRAIN for c in called
+    ):
+        return "scoring", "calls .predict( without computing metrics"
+    if metrics:
+        return "evaluation", f"computes metrics ({metrics[0]})"
+    trains = [c for c in called if c in _TRAIN]
+    if trains:
+        return "training", f"calls {trains[0]}"
+    loads = [c for c in called if _DATA.match(c)]
+    if loads:
+        return "data", f"loads data ({loads[0]})"
+    features = [c for c in called if c in _FEATURE]
+    column_writes = any(
+        isinstance(t, ast.Subscript)
+        for s in tree.body if isinstance(s, ast.Assign) for t in s.targets
+    )
+    if features or column_writes:
+        return "featurization", f"transforms columns ({features[0] if features else 'df[...] ='})"
+    plot_names: set[str] = set()
+    last = len(tree.body) - 1
+    if all(is_display_only(s, i == last, plot_names) for i, s in enumerate(tree.body)):
+        return "skip", "only displays tables or plots"
+    return None
+
+
+def suggest_roles(nb: Notebook) -> tuple[Suggestion, ...]:
+    """Proposals for code cells whose code suggests a role other than the one they have."""
+    has_parameters = bool(nb.tagged("parameters"))
+    found = []
+    for cell in nb.code_cells:
+        guess = role_for_code(lenient_source(cell))
+        if guess is None or guess[0] == cell.role:
+            continue
+        role, reason = guess
+        if role == "parameters" and (has_parameters or cell.role is not None):
+            continue
+        if role == "parameters":
+            has_parameters = True
+        found.append(Suggestion(cell.index, cell.number, cell.cell_id, role, cell.role, reason))
+    return tuple(found)
+
+
+def apply_suggestions(path, suggestions: tuple[Suggestion, ...]) -> None:
+    """Write the suggested roles into the notebook's tags (other tags are kept)."""
+    set_roles(path, {s.index: s.role for s in suggestions})
