@@ -451,9 +451,13 @@ def plan_package(nb: Notebook) -> Plan:
             continue
         params, kwparams = _role_signature(role, pieces, walk, module_level, param_names)
         _check_no_shadowing(nb, role, pieces, module_level)
-        functions[role] = RoleFunction(role, FUNCTION[role], MODULE[role], tuple(pieces),
-                                       tuple(params), tuple(kwparams),
-                                       tuple(_returns(role, pieces, walk)))
+        returns = _returns(role, pieces, walk) if role != "scoring" else _last_assigned(pieces)
+        # A cell that already defines `featurize` keeps it; the cells' code wraps around it.
+        name = FUNCTION[role]
+        if definer_module.get(name) == MODULE[role]:
+            name = f"{name}_step"
+        functions[role] = RoleFunction(role, name, MODULE[role], tuple(pieces),
+                                       tuple(params), tuple(kwparams), tuple(returns))
     model = _find_model(functions)
     if "training" in functions:
         if model is None:
@@ -475,6 +479,7 @@ def plan_package(nb: Notebook) -> Plan:
         raw_input = featurization.params[0]
     elif featurization is None and features is not None:
         raw_input = features
+    _check_scoring_inputs(nb, functions, model, raw_input)
     metrics_expr, metric_names = _metrics(functions.get("evaluation"))
     if "evaluation" in functions and metrics_expr is None:
         warnings.append("no metrics found in the evaluation cells (assign a dict such as "
@@ -529,3 +534,35 @@ def _check_no_shadowing(nb, role, pieces, module_level) -> None:
                 "Use a different name",
                 path=nb.path, cell=piece.cell.ref, line=piece.statement.start,
             )
+
+
+def _last_assigned(pieces) -> list[str]:
+    for piece in reversed(pieces):
+        node = piece.statement.node
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if names:
+                return names[:1]
+    return []
+
+
+def _check_scoring_inputs(nb, functions, model, raw_input) -> None:
+    """A scoring cell must work from new records: the model and featurization outputs only."""
+    scoring = functions.get("scoring")
+    if scoring is None:
+        return
+    featurization = functions.get("featurization")
+    allowed = {model, raw_input} | set(featurization.returns if featurization else ())
+    for name in scoring.params:
+        if name not in allowed:
+            raise DataflowError(
+                f"reads `{name}`, but at scoring time only the model (`{model}`) and the "
+                f"featurization outputs ({', '.join(sorted(a for a in allowed if a))}) exist; "
+                "score from those",
+                path=nb.path, cell=scoring.cells[0].ref,
+            )
+    if not scoring.returns:
+        raise DataflowError("assigns no variable; assign the predictions (e.g. "
+                            "`predictions = model.predict(X)`)", path=nb.path,
+                            cell=scoring.cells[-1].ref)

@@ -1,0 +1,79 @@
+"""Shared fixtures: notebooks written the way people write them, built cell by cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence, Union
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+CellSpec = Union[str, tuple]
+
+
+def write_notebook(path: Path, cells: Sequence[CellSpec], kernel: bool = True) -> Path:
+    """Write a notebook; each cell is source or (role-or-tags, source) or ("md", text)."""
+    nb = nbformat.v4.new_notebook()
+    if kernel:
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+    for number, spec in enumerate(cells, start=1):
+        tags, source = (None, spec) if isinstance(spec, str) else spec
+        if tags == "md":
+            cell = nbformat.v4.new_markdown_cell(source)
+        else:
+            cell = nbformat.v4.new_code_cell(source)
+            if isinstance(tags, str):
+                tags = [tags if tags == "parameters" else f"mlops:{tags}"]
+            if tags:
+                cell.metadata["tags"] = list(tags)
+        cell.id = f"c{number}"
+        nb.cells.append(cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``notebook(cells, name="nb.ipynb")`` writes a notebook in tmp_path."""
+
+    def make(cells: Sequence[CellSpec], name: str = "analysis.ipynb", **kw) -> Path:
+        return write_notebook(tmp_path / name, cells, **kw)
+
+    return make
+
+
+# A small but messy classification notebook: helpers in cells, df mutated in place, plots,
+# magics, exploration left untagged. Used by the engine tests and the slow end-to-end ones.
+MESSY = [
+    ("setup", "%matplotlib inline\nimport pandas as pd\nimport numpy as np\n"
+              "import matplotlib.pyplot as plt\nfrom sklearn.datasets import load_breast_cancer\n"
+              "from sklearn.linear_model import LogisticRegression\n"
+              "from sklearn.model_selection import train_test_split\n"
+              "from sklearn.metrics import accuracy_score, f1_score\n\nSEED = 0\n\n\n"
+              "def add_ratio(frame, num, den, name):\n"
+              '    """Add num/den as a new column."""\n'
+              "    frame[name] = frame[num] / frame[den]\n"),
+    ("parameters", "test_size = 0.3\nC = 0.5\n"),
+    ("md", "## Data"),
+    ("data", "raw = load_breast_cancer(as_frame=True)\ndf = raw.frame\ndf.head()"),
+    (None, "df.describe()"),
+    ("skip", "fig, ax = plt.subplots()\nax.hist(df['mean radius'])\nplt.show()"),
+    ("featurization", "add_ratio(df, 'mean area', 'mean perimeter', 'area_per_perimeter')\n"
+                      "df['large'] = (df['mean radius'] > 15).astype(int)\n"
+                      "FEATURES = [c for c in df.columns if c != 'target']\n"
+                      "X = df[FEATURES]\ny = df['target']\nX.shape"),
+    ("training", "X_train, X_test, y_train, y_test = train_test_split(\n"
+                 "    X, y, test_size=test_size, random_state=SEED)\n"
+                 "candidates = {}\nfor c in [C, C * 2]:\n"
+                 "    candidates[c] = LogisticRegression(C=c, max_iter=5000).fit(X_train, y_train)\n"
+                 "model = candidates[C]"),
+    ("evaluation", "predictions = model.predict(X_test)\n"
+                   "metrics = {'accuracy': accuracy_score(y_test, predictions),\n"
+                   "           'f1': f1_score(y_test, predictions)}\nmetrics"),
+    (None, "plt.bar(list(metrics), list(metrics.values()))"),
+]

@@ -1,0 +1,142 @@
+"""The package plan for notebooks as people write them, and the errors that protect them."""
+
+import pytest
+
+from jupyter_mlops.errors import DataflowError, NotebookError
+from jupyter_mlops.extract.plan import plan_package
+from jupyter_mlops.notebook import read_notebook
+
+from ..conftest import MESSY
+
+SETUP = ("setup", "import pandas as pd\nfrom sklearn.linear_model import LinearRegression")
+DATA = ("data", "df = pd.DataFrame({'a': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.0, 6.0, 8.0]})")
+
+
+def plan_of(notebook, cells):
+    return plan_package(read_notebook(notebook(cells)))
+
+
+def test_messy_notebook_plan(notebook):
+    plan = plan_of(notebook, MESSY)
+    f = plan.functions
+    assert f["data"].returns == ("df",)
+    assert (f["featurization"].params, f["featurization"].returns) == (("df",), ("X", "y"))
+    assert f["training"].params == ("X", "y")
+    assert f["training"].kwparams == ("test_size", "C")
+    assert set(f["training"].returns) == {"model", "X_test", "y_test"}
+    assert (plan.model, plan.features, plan.raw_input) == ("model", "X", "df")
+    assert plan.label_columns == ("target",)
+    assert plan.metrics_expr == "metrics"
+    dropped = {p.source for p in plan.dropped}
+    assert {"df.head()", "X.shape", "metrics"} <= dropped
+
+
+def test_state_from_an_untagged_cell_names_both_cells(notebook):
+    cells = [SETUP, DATA, "df = df.dropna()",
+             ("featurization", "X = df[['a']]\ny = df['y']")]
+    with pytest.raises(DataflowError) as info:
+        plan_of(notebook, cells)
+    error = info.value
+    assert (error.cell.number, error.other_cell.number) == (4, 3)
+    assert "`df`" in str(error) and "cell 3" in str(error) and "untagged" in str(error)
+
+
+def test_in_place_change_in_a_skipped_cell_is_caught(notebook):
+    cells = [SETUP, DATA, ("skip", "df.drop(columns=['a'], inplace=True)"),
+             ("featurization", "X = df[['a']]\ny = df['y']")]
+    with pytest.raises(DataflowError, match="mlops:skip"):
+        plan_of(notebook, cells)
+
+
+def test_exploration_that_only_reads_is_fine(notebook):
+    cells = [SETUP, DATA, "df.head()\ndf['a'].hist()", ("featurization", "X = df[['a']]")]
+    assert plan_of(notebook, cells).functions["featurization"].params == ("df",)
+
+
+def test_reading_a_name_nothing_defines(notebook):
+    with pytest.raises(DataflowError, match="no cell before it defines it") as info:
+        plan_of(notebook, [SETUP, DATA, ("featurization", "X = df[cols]")])
+    assert info.value.cell.number == 3
+
+
+def test_a_stage_reading_from_a_later_stage(notebook):
+    cells = [SETUP, DATA, ("training", "model = LinearRegression().fit(df[['a']], df['y'])"),
+             ("featurization", "df['p'] = model.predict(df[['a']])")]
+    with pytest.raises(DataflowError, match="featurization runs before training"):
+        plan_of(notebook, cells)
+
+
+def test_no_tagged_cells(notebook):
+    with pytest.raises(NotebookError, match="no cell has an mlops role"):
+        plan_of(notebook, ["import os", "x = 1"])
+
+
+def test_training_without_fit(notebook):
+    with pytest.raises(DataflowError, match=r"no `\.fit\(\.\.\.\)` call"):
+        plan_of(notebook, [SETUP, DATA, ("training", "model = LinearRegression()")])
+
+
+def test_helper_using_a_notebook_variable_is_refused(notebook):
+    cells = [SETUP, DATA, ("featurization", "def scale(v):\n    return v / df['a'].max()\n"
+                                            "X = df[['a']].apply(scale)")]
+    with pytest.raises(DataflowError, match="uses the notebook variable"):
+        plan_of(notebook, cells)
+
+
+def test_df_mutated_across_stages_flows_through_returns(notebook):
+    cells = [SETUP, DATA, ("featurization", "df['a2'] = df['a'] ** 2"),
+             ("training", "model = LinearRegression()\nmodel.fit(df[['a', 'a2']], df['y'])")]
+    plan = plan_of(notebook, cells)
+    assert plan.functions["featurization"].returns == ("df",)
+    assert plan.functions["training"].params == ("df",)
+    assert plan.model == "model"
+
+
+def test_existing_featurize_function_is_kept(notebook):
+    cells = [SETUP, DATA,
+             ("featurization", "def featurize(frame):\n    return frame[['a']] * 2\n\n"
+                               "X = featurize(df)\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    plan = plan_of(notebook, cells)
+    assert plan.functions["featurization"].name == "featurize_step"
+    assert plan.definer_module["featurize"] == "featurize"
+    assert plan.features == "X"
+
+
+def test_scoring_cell_must_use_model_and_features(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("scoring", "out = model.predict(X) * 2")]
+    plan = plan_of(notebook, cells)
+    assert plan.functions["scoring"].params == ("model", "X")
+    assert plan.functions["scoring"].returns == ("out",)
+    cells[-1] = ("scoring", "out = model.predict(df[['a']])")
+    plan_of(notebook, cells)  # raw input is fine
+    cells.insert(4, ("training", "holdout = X.tail(1)"))
+    cells[-1] = ("scoring", "out = model.predict(holdout)")
+    with pytest.raises(DataflowError, match="at scoring time"):
+        plan_of(notebook, cells)
+
+
+def test_metrics_from_scalar_scores(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "from sklearn.metrics import r2_score, mean_absolute_error\n"
+                            "r2 = r2_score(y, model.predict(X))\n"
+                            "mae = mean_absolute_error(y, model.predict(X))\nprint(r2)")]
+    plan = plan_of(notebook, cells)
+    assert plan.metrics_expr == '{"r2": r2, "mae": mae}'
+
+
+def test_setup_side_effects_are_not_exported(notebook):
+    cells = [("setup", "import warnings\nwarnings.filterwarnings('ignore')\nimport pandas as pd"),
+             DATA, ("featurization", "X = df[['a']]")]
+    plan = plan_of(notebook, cells)
+    assert any("filterwarnings" in w and "side effect" in w for w in plan.warnings)
+
+
+def test_setup_constant_shadowed_in_a_role_is_refused(notebook):
+    cells = [("setup", "import pandas as pd\nCOLS = ['a']"), DATA,
+             ("featurization", "COLS = COLS + ['y']\nX = df[COLS]")]
+    with pytest.raises(DataflowError, match="hide the shared one"):
+        plan_of(notebook, cells)

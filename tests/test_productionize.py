@@ -1,0 +1,194 @@
+"""Productionize end to end: real kernel recording, real pylint, real pytest, real files."""
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlops.errors import OutputError, RecordingError, StaleOutputError
+from jupyter_mlops.productionize import check, productionize
+
+from .conftest import MESSY, write_notebook
+
+pytestmark = pytest.mark.slow
+
+LAYOUT = ["pyproject.toml", "requirements.txt", "environment.yml", "mlops-manifest.json",
+          "analysis/__init__.py", "analysis/data.py", "analysis/featurize.py",
+          "analysis/train.py", "analysis/evaluate.py", "analysis/score.py",
+          "tests/test_equivalence.py", "tests/fixtures/recording.json",
+          "reports/lint.json", "reports/tests.xml"]
+
+
+def snapshot(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One full productionize (with the recording run) of the messy notebook."""
+    root = tmp_path_factory.mktemp("messy")
+    nb = write_notebook(root / "nb" / "analysis.ipynb", MESSY)
+    out = root / "build" / "analysis"
+    return nb, out, productionize(nb, out)
+
+
+def test_messy_notebook_becomes_a_passing_package(built):
+    _, out, result = built
+    assert result.ok, result.summary()
+    for rel in LAYOUT:
+        assert (out / rel).is_file(), rel
+    assert result.lint.score == 10.0, result.summary()
+    cases = {c.name.split("::")[-1]: c.outcome for c in result.tests.cases}
+    for name in ("test_features_match_notebook", "test_metrics_match_notebook",
+                 "test_predictions_match_notebook", "test_import_has_no_side_effects"):
+        assert cases[name] == "passed", result.summary()
+    assert (out / "tests/fixtures/recording.json").stat().st_size < 1_000_000
+
+
+def test_every_block_names_its_cell_and_the_manifest_maps_lines(built):
+    _, out, _ = built
+    featurize = (out / "analysis/featurize.py").read_text()
+    assert "# notebook cell 7 (id c7)" in featurize
+    assert "plt." not in featurize and "X.shape" not in featurize
+    manifest = json.loads((out / "mlops-manifest.json").read_text())
+    cell7 = next(c for c in manifest["cells"] if c["id"] == "c7")
+    assert "analysis/featurize.py" in cell7["exported_to"]
+    mapped = manifest["line_map"]["analysis/featurize.py"]
+    assert ["c7", 1] in mapped.values()
+    assert str(Path.cwd()) not in (out / "mlops-manifest.json").read_text()
+
+
+def test_requirements_pin_only_what_the_code_imports(built):
+    _, out, _ = built
+    pins = (out / "requirements.txt").read_text().split("\n")
+    names = {line.split("==")[0] for line in pins if "==" in line}
+    assert names == {"pandas", "scikit-learn"}
+    assert "matplotlib" not in (out / "pyproject.toml").read_text()
+    assert "python=3." in (out / "environment.yml").read_text()
+
+
+def test_second_run_is_cached_and_identical(built):
+    nb, out, _ = built
+    before = snapshot(out)
+    again = productionize(nb, out)
+    assert again.cached and snapshot(out) == before
+
+
+def test_forced_regeneration_is_byte_identical(built):
+    nb, out, _ = built
+    before = snapshot(out)
+    productionize(nb, out, force=True)
+    assert snapshot(out) == before
+
+
+def test_installed_package_trains_and_saves_the_model(built, tmp_path):
+    nb, out, _ = built
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    str(out)], check=True, capture_output=True)
+    model_dir = tmp_path / "model"
+    done = subprocess.run([python, "-m", "analysis.train", "--model-dir", str(model_dir),
+                           "--C", "0.25"], cwd=nb.parent, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert (model_dir / "model.pkl").is_file()
+    assert json.loads((model_dir / "metrics.json").read_text())["accuracy"] > 0.8
+
+
+def test_hand_edits_stop_productionize_and_fail_check(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    out = tmp_path / "out"
+    productionize(nb, out, execute=False)
+    assert check(nb, out).ok
+    target = out / "analysis" / "featurize.py"
+    target.write_text(target.read_text() + "\n# tweak\n")
+    status = check(nb, out)
+    assert not status.ok and status.edited == ("analysis/featurize.py",)
+    with pytest.raises(OutputError, match="edited by hand"):
+        productionize(nb, out, execute=False)
+    assert "# tweak" in target.read_text()
+    productionize(nb, out, execute=False, force=True)
+    assert "# tweak" not in target.read_text()
+    nb.write_text(nb.read_text().replace("C = 0.5", "C = 0.7"))
+    assert check(nb, out).stale
+
+
+def test_check_without_output_is_stale(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    with pytest.raises(StaleOutputError):
+        check(nb, tmp_path / "never")
+
+
+def test_bad_notebook_leaves_previous_output_untouched(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    out = tmp_path / "out"
+    productionize(nb, out, execute=False)
+    (out / "NOTES.md").write_text("mine")
+    before = snapshot(out)
+    broken = [c if c[0] != "training" else ("training", "model = (") for c in MESSY]
+    write_notebook(nb, broken)
+    with pytest.raises(Exception, match="syntax error"):
+        productionize(nb, out, execute=False)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb", "out"]
+
+
+def test_user_files_survive_regeneration(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    out = tmp_path / "out"
+    productionize(nb, out, execute=False)
+    (out / "NOTES.md").write_text("mine")
+    (out / "analysis" / "extra.py").write_text("X = 1\n")
+    nb.write_text(nb.read_text().replace("C = 0.5", "C = 0.7"))
+    productionize(nb, out, execute=False)
+    assert (out / "NOTES.md").read_text() == "mine"
+    assert (out / "analysis" / "extra.py").is_file()
+    assert "C: float = 0.7" in (out / "analysis" / "train.py").read_text()
+
+
+def test_refuses_to_replace_a_foreign_directory(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "precious.txt").write_text("x")
+    with pytest.raises(OutputError, match="not written by jupyter-mlops"):
+        productionize(nb, tmp_path / "out", execute=False)
+
+
+def test_no_execute_says_which_tests_are_left_out(tmp_path):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    result = productionize(nb, tmp_path / "out", execute=False)
+    assert result.ok and "test_equivalence.py" in result.left_out[0]
+    assert not (tmp_path / "out" / "tests" / "test_equivalence.py").exists()
+
+
+def test_lint_findings_point_at_notebook_cells(tmp_path):
+    cells = list(MESSY)
+    cells[6] = ("featurization", "X = df[[c for c in df.columns if c != 'target']]\n"
+                                 "unused = 3\ny = df['target']")
+    nb = write_notebook(tmp_path / "analysis.ipynb", cells)
+    result = productionize(nb, tmp_path / "out", execute=False)
+    finding = next(f for f in result.lint.findings if f.symbol == "unused-variable")
+    assert (finding.cell_number, finding.cell_id, finding.cell_line) == (7, "c7", 2)
+    assert finding.describe("analysis.ipynb") == (
+        "analysis.ipynb cell 7 line 2: W0612 Unused variable 'unused' (unused-variable)")
+    saved = json.loads((tmp_path / "out" / "reports" / "lint.json").read_text())
+    assert saved["findings"][0]["cell_id"] == "c7"
+
+
+def test_failing_cell_during_recording_is_named(tmp_path):
+    cells = list(MESSY)
+    cells[7] = ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
+                            "raise ValueError('bad data')\n"
+                            "model = LogisticRegression().fit(X_train, y_train)")
+    nb = write_notebook(tmp_path / "analysis.ipynb", cells)
+    with pytest.raises(RecordingError) as info:
+        productionize(nb, tmp_path / "out")
+    assert info.value.cell.number == 8 and "ValueError" in str(info.value)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb"]
