@@ -1,0 +1,134 @@
+"""The command line contract: exit codes, messages naming file and cell, --json, no prompts."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from jupyter_mlops.cli import main
+
+from .conftest import MESSY, write_notebook
+
+SETUP = ("setup", "import pandas as pd")
+DATA = ("data", "df = pd.DataFrame({'a': [1, 2]})")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+BAD_CELLS = {
+    "syntax-error": ([SETUP, DATA, ("featurization", "X = df[['a']\n")], "cell 3", "syntax"),
+    "unknown-tag": ([SETUP, (["mlops:featurisation"], "X = 1")], "cell 2", "unknown role"),
+    "undefined-name": ([SETUP, DATA, ("featurization", "X = frame[['a']]")], "cell 3",
+                       "`frame`"),
+    "shell-line": ([SETUP, DATA, ("featurization", "!wget http://x/y.csv\nX = df")], "cell 3",
+                   "shell command"),
+    "no-tags": (["import os", "x = 1"], "analysis.ipynb", "no cell has an mlops role"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CELLS))
+def test_bad_notebooks_exit_2_naming_file_and_cell(notebook, capsys, case):
+    cells, where, what = BAD_CELLS[case]
+    path = notebook(cells)
+    code, out, err = run(capsys, "productionize", path, "--out", path.parent / "out",
+                         "--no-execute")
+    assert code == 2
+    assert out == "" and "Traceback" not in err
+    assert str(path) in err and where in err and what in err
+    assert not (path.parent / "out").exists()
+
+
+@pytest.mark.parametrize("data, what", [
+    (b"", "empty"), (b"{oops", "not valid JSON"), (b"\x80\x81", "not UTF-8"),
+    (b'{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}', "nbformat 3"),
+])
+def test_bad_files_exit_2(tmp_path, capsys, data, what):
+    path = tmp_path / "bad.ipynb"
+    path.write_bytes(data)
+    code, _, err = run(capsys, "productionize", path, "--out", tmp_path / "out")
+    assert code == 2 and what in err and str(path) in err
+
+
+def test_missing_notebook_exits_2(tmp_path, capsys):
+    code, _, err = run(capsys, "roles", tmp_path / "nope.ipynb")
+    assert code == 2 and "no such notebook" in err
+
+
+def test_json_error_document(notebook, capsys):
+    path = notebook([SETUP, DATA, ("featurization", "X = frame")])
+    code, out, _ = run(capsys, "productionize", path, "--no-execute", "--json")
+    error = json.loads(out)
+    assert code == 2 and error["error"] == "DataflowError"
+    assert error["cell"] == {"number": 3, "id": "c3"}
+
+
+def test_bad_usage_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["productionize"])
+    assert info.value.code == 2
+
+
+def test_roles_lists_number_id_and_role(notebook, capsys):
+    path = notebook(MESSY)
+    code, out, _ = run(capsys, "roles", path, "--json")
+    cells = json.loads(out)["cells"]
+    assert code == 0
+    assert cells[6] == {"number": 7, "id": "c7", "type": "code", "role": "featurization",
+                        "first_line": "add_ratio(df, 'mean area', 'mean perimeter', "
+                                      "'area_per_perimeter')"}
+    code, out, _ = run(capsys, "roles", path)
+    assert "   7  c7" in out and "featurization" in out
+
+
+def test_tag_sets_and_clears_a_role(notebook, capsys):
+    path = notebook(["x = 1", "y = x"])
+    assert run(capsys, "tag", path, "2", "training")[0] == 0
+    assert nbformat.read(path, as_version=4).cells[1].metadata.tags == ["mlops:training"]
+    assert run(capsys, "tag", path, "c2", "none")[0] == 0
+    assert "tags" not in nbformat.read(path, as_version=4).cells[1].metadata
+    code, _, err = run(capsys, "tag", path, "2", "modelling")
+    assert code == 2 and "unknown role" in err
+
+
+def test_suggest_proposes_and_applies_only_with_apply(notebook, capsys):
+    path = notebook([
+        "import pandas as pd\nfrom sklearn.linear_model import LinearRegression\n\n"
+        "def helper(x):\n    return x\n",
+        "df = pd.read_csv('data.csv')",
+        "df['ratio'] = df.a / df.b",
+        "model = LinearRegression().fit(df[['ratio']], df.y)",
+        "from sklearn.metrics import r2_score\nr2 = r2_score(df.y, model.predict(df[['ratio']]))",
+        "df.head()",
+    ])
+    code, out, _ = run(capsys, "suggest", path, "--json")
+    roles = [s["role"] for s in json.loads(out)["suggestions"]]
+    assert code == 0
+    assert roles == ["setup", "data", "featurization", "training", "evaluation", "skip"]
+    assert all("tags" not in c.metadata for c in nbformat.read(path, as_version=4).cells)
+    run(capsys, "suggest", path, "--apply")
+    tags = [c.metadata.get("tags") for c in nbformat.read(path, as_version=4).cells]
+    assert tags[0] == ["mlops:setup"] and tags[3] == ["mlops:training"]
+    code, out, _ = run(capsys, "suggest", path)
+    assert "no suggestions" in out
+
+
+def test_check_exit_codes(notebook, capsys):
+    path = notebook(MESSY)
+    out_dir = path.parent / "out"
+    code, _, err = run(capsys, "check", path, "--out", out_dir)
+    assert code == 1 and "never productionized" in err
+
+
+def test_entry_points_answer_help():
+    for argv in (["jupyter", "mlops", "--help"], [sys.executable, "-m", "jupyter_mlops", "-h"]):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "productionize" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "jupyter_mlops", "productionize", "--help"],
+                          capture_output=True, text=True, check=False)
+    assert "--no-execute" in done.stdout and "--json" in done.stdout
