@@ -101,7 +101,7 @@ def _productionize(args: argparse.Namespace) -> Outcome:
 
     result = productionize(
         args.notebook, args.out, force=args.force, execute=not args.no_execute,
-        progress=progress,
+        checks=not args.no_checks, progress=progress,
     )
     return Outcome(result.to_dict(), result.summary(), 0 if result.ok else 1,
                    list(result.warnings))
@@ -125,6 +125,8 @@ def _configure_productionize(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="overwrite hand-edited generated files")
     p.add_argument("--no-execute", action="store_true",
                    help="skip the recording run (the equivalence tests are then left out)")
+    p.add_argument("--no-checks", action="store_true",
+                   help="write the package without running pylint and its tests")
 
 
 def _configure_check(p: argparse.ArgumentParser) -> None:

@@ -51,8 +51,8 @@ class ProductionizeResult:
     out_dir: str
     package: str
     files: tuple[str, ...]
-    lint: LintReport
-    tests: SuiteReport
+    lint: Optional[LintReport]
+    tests: Optional[SuiteReport]
     environment: str
     warnings: tuple[str, ...] = ()
     left_out: tuple[str, ...] = ()
@@ -61,15 +61,17 @@ class ProductionizeResult:
 
     @property
     def ok(self) -> bool:
-        """True when lint reaches its threshold and the generated tests pass."""
-        return self.lint.ok and self.tests.ok
+        """True when lint reaches its threshold and the generated tests pass (or were skipped)."""
+        return (self.lint is None or self.lint.ok) and (self.tests is None or self.tests.ok)
 
     def to_dict(self) -> dict:
         """JSON form (CLI ``--json``, server API)."""
         return {
             "notebook": self.notebook, "out_dir": self.out_dir, "package": self.package,
-            "files": list(self.files), "lint": self.lint.to_dict(),
-            "tests": self.tests.to_dict(), "environment": self.environment,
+            "files": list(self.files),
+            "lint": self.lint.to_dict() if self.lint else None,
+            "tests": self.tests.to_dict() if self.tests else None,
+            "environment": self.environment,
             "warnings": list(self.warnings), "left_out": list(self.left_out),
             "cached": self.cached, "recorded": self.recorded, "ok": self.ok,
         }
@@ -79,14 +81,16 @@ class ProductionizeResult:
         name = os.path.basename(self.notebook)
         lines = [f"wrote {self.out_dir} (package {self.package}, {len(self.files)} files)"
                  + (" [unchanged, cached]" if self.cached else "")]
-        lines.append(f"lint: {self.lint.score:.2f}/10 (threshold {self.lint.fail_under})"
-                     f"{'' if self.lint.ok else ' FAILED'}")
-        lines += [f"  {f.describe(name)}" for f in self.lint.findings]
+        if self.lint is not None:
+            lines.append(f"lint: {self.lint.score:.2f}/10 (threshold {self.lint.fail_under})"
+                         f"{'' if self.lint.ok else ' FAILED'}")
+            lines += [f"  {f.describe(name)}" for f in self.lint.findings]
         t = self.tests
-        lines.append(f"tests: {t.passed} passed, {t.failed} failed, {t.errors} errors, "
-                     f"{t.skipped} skipped{'' if t.ok else ' FAILED'}")
-        lines += [f"  {c.outcome.upper()} {c.name}: {c.message.splitlines()[0][:200]}"
-                  for c in t.cases if c.outcome in ("failed", "error") and c.message]
+        if t is not None:
+            lines.append(f"tests: {t.passed} passed, {t.failed} failed, {t.errors} errors, "
+                         f"{t.skipped} skipped{'' if t.ok else ' FAILED'}")
+            lines += [f"  {c.outcome.upper()} {c.name}: {(c.message or '-').splitlines()[0][:200]}"
+                      for c in t.cases if c.outcome in ("failed", "error")]
         lines += [f"left out: {item}" for item in self.left_out]
         return "\n".join(lines)
 
@@ -216,9 +220,14 @@ def productionize(
     *,
     force: bool = False,
     execute: bool = True,
+    checks: bool = True,
     progress: Optional[Progress] = None,
 ) -> ProductionizeResult:
-    """Write the production package for ``notebook`` into ``out``; lint and test it there."""
+    """Write the production package for ``notebook`` into ``out``; lint and test it there.
+
+    ``execute=False`` skips the recording run (no equivalence tests); ``checks=False`` skips
+    pylint and pytest (no reports), for fast iteration or pipelines that run them later.
+    """
     say = progress or (lambda message: None)
     out_dir = Path(out) if out is not None else default_out(notebook)
     if not force:
@@ -258,27 +267,37 @@ def productionize(
     try:
         manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute)
         write_files(staged, {**files, MANIFEST: manifest})
-        (staged / "reports").mkdir(exist_ok=True)
-        say("running pylint and the generated tests")
-        # Both are subprocesses: running them side by side halves the wait on two cores.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            linting = pool.submit(run_pylint, staged, package, nb,
-                                  {m.path: m.line_map for m in modules})
-            tests = run_pytest(staged, staged / TEST_REPORT)
-            lint = linting.result()
-        (staged / LINT_REPORT).write_text(
-            json.dumps(lint.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        lint, tests = _run_checks(staged, package, nb, modules, say) if checks else (None, None)
         swap_in(staged, guard, set(files) | {MANIFEST})
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    left_out = () if execute else (EQUIVALENCE_LEFT_OUT,)
+    if not checks:
+        left_out += ("pylint and the generated tests: --no-checks",)
+    reports = [LINT_REPORT, TEST_REPORT] if checks else []
     return ProductionizeResult(
         notebook=nb.path, out_dir=str(out_dir), package=package,
-        files=tuple(sorted(list(files) + [MANIFEST, LINT_REPORT, TEST_REPORT])),
+        files=tuple(sorted(list(files) + [MANIFEST] + reports)),
         lint=lint, tests=tests, environment=files["requirements.txt"],
-        warnings=plan.warnings, left_out=() if execute else (EQUIVALENCE_LEFT_OUT,),
-        recorded=execute,
+        warnings=plan.warnings, left_out=left_out, recorded=execute,
     )
+
+
+def _run_checks(staged: Path, package: str, nb: "Notebook", modules,
+                say: Progress) -> tuple[LintReport, SuiteReport]:
+    """pylint and pytest in the staging tree; reports written under ``reports/``."""
+    (staged / "reports").mkdir(exist_ok=True)
+    say("running pylint and the generated tests")
+    # Both are subprocesses: running them side by side halves the wait on two cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        linting = pool.submit(run_pylint, staged, package, nb,
+                              {m.path: m.line_map for m in modules})
+        tests = run_pytest(staged, staged / TEST_REPORT)
+        lint = linting.result()
+    (staged / LINT_REPORT).write_text(
+        json.dumps(lint.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return lint, tests
 
 
 def check(notebook: PathLike, out: Optional[PathLike] = None) -> CheckStatus:

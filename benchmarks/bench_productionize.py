@@ -1,0 +1,121 @@
+"""Productionize speed, measured against baselines in the same run.
+
+    python benchmarks/bench_productionize.py [--cells 5000] [--repeat 3]
+
+1. A generated notebook of N cells (default 5,000; a data scientist's mix of setup, parameters,
+   data, many featurization cells, training, evaluation and lots of untagged exploration):
+   ``jupyter mlops productionize --no-execute --no-checks`` against
+   ``jupyter nbconvert --to script`` on the same file (target: at most 3x). pylint on the
+   generated package is timed and reported on its own.
+2. A second productionize of an unchanged notebook (target: under 1 second), which the cache on
+   the notebook's sha256 and the tool version answers without parsing.
+
+Every figure is the median wall time of ``--repeat`` runs of a fresh subprocess, so both sides
+pay interpreter start-up and imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "churn" / "churn.ipynb"
+
+
+def big_notebook(path: Path, cells: int) -> Path:
+    """A long, realistic notebook: most cells exploration, ~1/3 featurization steps."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+
+    def add(source: str, role: str | None = None) -> None:
+        cell = nbformat.v4.new_code_cell(source)
+        if role:
+            cell.metadata["tags"] = [role if role == "parameters" else f"mlops:{role}"]
+        nb.cells.append(cell)
+
+    add("%matplotlib inline\nimport numpy as np\nimport pandas as pd\n"
+        "import matplotlib.pyplot as plt\nfrom sklearn.linear_model import Ridge\n"
+        "from sklearn.metrics import r2_score\n\nSEED = 0\n", "setup")
+    add("rows = 200\nalpha = 1.0\n", "parameters")
+    add("rng = np.random.default_rng(SEED)\n"
+        "df = pd.DataFrame({'a': rng.normal(size=rows), 'b': rng.normal(size=rows)})\n"
+        "df['target'] = 2 * df['a'] - df['b']\ndf.head()", "data")
+    features = []
+    body = cells - 6
+    for i in range(body):
+        if i % 3 == 0:
+            name = f"f{i}"
+            features.append(name)
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"### Feature {name}"))
+            add(f"# scaled interaction number {i}\n"
+                f"df['{name}'] = df['a'] * {i % 7 + 1} + df['b'] / {i % 5 + 1}\n"
+                f"df['{name}'].describe()", "featurization")
+        else:
+            add(f"df[['a', 'b']].iloc[{i % 50}:{i % 50 + 5}]\nplt.hist(df['a'], bins={i % 30 + 5})")
+    add("FEATURES = [c for c in df.columns if c.startswith('f')] + ['a', 'b']\n"
+        "X = df[FEATURES]\ny = df['target']", "featurization")
+    add("model = Ridge(alpha=alpha)\nmodel.fit(X, y)", "training")
+    add("score = r2_score(y, model.predict(X))\nscore", "evaluation")
+    nbformat.write(nb, path)
+    return path
+
+
+def timed(argv: list[str], cwd: Path, repeat: int) -> float:
+    """Median wall seconds of ``argv`` as a fresh process; fails loudly if it fails."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return statistics.median(times)
+
+
+def main() -> int:
+    """Run both benchmarks and print ratios against their baselines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
+        work = Path(tmp)
+        nb = big_notebook(work / "big.ipynb", args.cells)
+        print(f"notebook: {args.cells} cells, {nb.stat().st_size / 1e6:.1f} MB")
+        baseline = timed([python, "-m", "jupyter", "nbconvert", "--to", "script", str(nb),
+                          "--output-dir", str(work / "script")], work, args.repeat)
+        ours = timed([python, "-m", "jupyter_mlops", "productionize", str(nb), "--out",
+                      str(work / "pkg"), "--no-execute", "--no-checks", "--force"],
+                     work, args.repeat)
+        lint = timed([python, "-m", "pylint", "--rcfile", ".pylintrc", "--exit-zero", "big"],
+                     work / "pkg", 1)
+        print(f"nbconvert --to script        {baseline:7.2f} s   (baseline)")
+        print(f"productionize --no-execute   {ours:7.2f} s   ratio {ours / baseline:.2f}x "
+              f"(target <= 3x)")
+        print(f"pylint on the generated code {lint:7.2f} s   (reported separately)")
+
+        example = EXAMPLE if EXAMPLE.exists() else nb
+        out = work / "example"
+        first = timed([python, "-m", "jupyter_mlops", "productionize", str(example), "--out",
+                       str(out), "--no-execute"], work, 1)
+        again = timed([python, "-m", "jupyter_mlops", "productionize", str(example), "--out",
+                       str(out), "--no-execute"], work, args.repeat)
+        print(f"productionize {example.name} (first)     {first:7.2f} s")
+        print(f"productionize {example.name} (unchanged) {again:7.2f} s   ratio "
+              f"{again / first:.3f} of the first run (target < 1 s)")
+        ok = ours / baseline <= 3 and again < 1
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
