@@ -153,15 +153,14 @@ def default_out(notebook: PathLike) -> Path:
 
 def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str],
               notebook_dir: str, execute: bool) -> str:
-    cells = []
-    for cell in nb.code_cells:
-        exported: dict[str, list[int]] = {}
-        for module in modules:
-            lines = [n for n, (index, _) in module.line_map.items() if index == cell.index]
-            if lines:
-                exported[module.path] = [min(lines), max(lines)]
-        cells.append({"number": cell.number, "id": cell.cell_id, "role": cell.role,
-                      "exported_to": exported})
+    spans: dict[int, dict[str, list[int]]] = {}
+    for module in modules:
+        for line, (index, _) in module.line_map.items():
+            span = spans.setdefault(index, {}).setdefault(module.path, [line, line])
+            span[0], span[1] = min(span[0], line), max(span[1], line)
+    cells = [{"number": cell.number, "id": cell.cell_id, "role": cell.role,
+              "exported_to": dict(sorted(spans.get(cell.index, {}).items()))}
+             for cell in nb.code_cells]
     line_map = {
         module.path: {str(n): [nb.cells[i].cell_id, line]
                       for n, (i, line) in sorted(module.line_map.items())}

@@ -8,6 +8,7 @@ lint findings and the manifest use.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import sys
 import tokenize
@@ -106,20 +107,24 @@ def format_module(path: str, builder: _Builder) -> Module:
     formatted = black.format_str(raw, mode=BLACK_MODE)
     line_map: dict[int, tuple[int, int]] = {}
     before, after = _stmts(ast.parse(raw)), _stmts(ast.parse(formatted))
+    starts = [origin[0] for origin in builder.origins]  # emitted in line order
     if len(before) == len(after):
         for old, new in zip(before, after):  # ast.walk is breadth-first: inner nodes win
             for line in range(new.lineno, new.end_lineno + 1):
                 raw_line = min(old.lineno + (line - new.lineno), old.end_lineno)
-                origin = _origin(builder.origins, raw_line)
+                origin = _origin(builder.origins, starts, raw_line)
                 if origin is not None:
                     line_map[line] = origin
     return Module(path, formatted, line_map)
 
 
-def _origin(origins, raw_line: int) -> Optional[tuple[int, int]]:
-    for start, end, cell_index, cell_line in origins:
-        if start <= raw_line <= end:
-            return cell_index, cell_line + (raw_line - start)
+def _origin(origins, starts: list[int], raw_line: int) -> Optional[tuple[int, int]]:
+    position = bisect.bisect_right(starts, raw_line) - 1
+    if position < 0:
+        return None
+    start, end, cell_index, cell_line = origins[position]
+    if start <= raw_line <= end:
+        return cell_index, cell_line + (raw_line - start)
     return None
 
 

@@ -42,7 +42,7 @@ def environment(
 ) -> Environment:
     """Pins for the distributions found plus ``%pip install`` requirements from the notebook."""
     pins = {_key(dist): f"{dist}=={version}" for dist, version in versions.items()}
-    installed = {_key(d): v for d, v in _installed().items()}
+    installed = {_key(d): v for d, v in _installed().items()} if extra_requirements else {}
     for requirement in extra_requirements:
         match = _NAME.match(requirement)
         if not match:
