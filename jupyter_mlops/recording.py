@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,9 @@ def _probe_cells(plan: Plan, import_names: list[str], out_path: str) -> tuple[st
         raw = template("probe_raw.py.tmpl").substitute(raw_input=plan.raw_input)
     end = template("probe_end.py.tmpl").substitute(
         import_names=repr(sorted(import_names)),
-        features=repr(plan.features),
+        features_expr=repr(plan.features_expr),
         model=repr(plan.model),
-        metrics_expr=plan.metrics_expr or "{}",
+        metrics_expr=repr(plan.metrics_expr or "{}"),
         size=SAMPLE_SIZE,
         label_columns=repr(list(plan.label_columns)),
         out_path=repr(out_path),
@@ -135,7 +136,9 @@ def record(
             on_cell_executed=on_done,
         )
         try:
-            client.execute()
+            # The kernel process's own stderr is noise here (transport warnings); cell output
+            # and errors arrive through the messaging protocol either way.
+            client.execute(stderr=subprocess.DEVNULL)
         except CellExecutionError as exc:
             index = failed.get("index")
             source = origin[index] if index is not None and index < len(origin) else None

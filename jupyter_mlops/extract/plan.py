@@ -90,6 +90,7 @@ class Plan:
     definer_module: dict[str, str]  # module-level name -> module that defines it
     model: Optional[str]
     features: Optional[str]
+    features_expr: Optional[str]
     raw_input: Optional[str]
     label_columns: tuple[str, ...]
     metrics_expr: Optional[str]
@@ -342,28 +343,54 @@ def _trace_to(name: str, pieces, targets: set[str], depth: int = 0) -> set[str]:
     return set()
 
 
-def _features_and_label(functions, model):
+@dataclass(frozen=True)
+class _ModelInputs:
+    features: Optional[str] = None  # the upstream output the model's X comes from
+    expr: Optional[str] = None  # the X expression to apply at scoring time
+    label: Optional[str] = None
+    label_columns: tuple[str, ...] = ()
+
+
+def _string_subscripts(node: ast.AST, bases: set[str]) -> list[str]:
+    return [n.slice.value for n in ast.walk(node)
+            if isinstance(n, ast.Subscript) and base_name(n.value) in bases
+            and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+
+
+def _model_inputs(functions, model, raw_input, module_level) -> _ModelInputs:
+    """What the model was fit on, traced back to what scoring can compute from new records."""
     training = functions.get("training")
     if training is None or model is None:
-        return None, None
+        return _ModelInputs()
     upstream = functions.get("featurization") or functions.get("data")
     targets = set(upstream.returns) if upstream else set()
-    for call, _ in _fit_calls(training.pieces):
-        receiver = base_name(call.func.value)
-        if receiver != model and len(list(_fit_calls(training.pieces))) > 1:
+    available = targets | {raw_input} | set(module_level)
+    fits = list(_fit_calls(training.pieces))
+    for call, _ in fits:
+        if base_name(call.func.value) != model and len(fits) > 1:
             continue
-        args = [a for a in call.args]
         keywords = {k.arg: k.value for k in call.keywords}
-        x_arg = args[0] if args else keywords.get("X")
-        y_arg = args[1] if len(args) > 1 else keywords.get("y")
-        features = _trace_to(x_arg.id, training.pieces, targets) if isinstance(
-            x_arg, ast.Name) else set()
-        labels = _trace_to(y_arg.id, training.pieces, targets) if isinstance(
-            y_arg, ast.Name) else set()
-        if len(features) == 1:
-            label = next(iter(labels - features)) if len(labels - features) == 1 else None
-            return next(iter(features)), label
-    return None, None
+        x_arg = call.args[0] if call.args else keywords.get("X")
+        y_arg = call.args[1] if len(call.args) > 1 else keywords.get("y")
+        if x_arg is None:
+            continue
+        labels = set()
+        if isinstance(y_arg, ast.Name):
+            labels = _trace_to(y_arg.id, training.pieces, targets)
+        if isinstance(x_arg, ast.Name):
+            found = _trace_to(x_arg.id, training.pieces, targets)
+            if len(found) == 1:
+                name = next(iter(found))
+                rest = labels - found
+                return _ModelInputs(name, name, next(iter(rest)) if len(rest) == 1 else None)
+            continue
+        # `model.fit(df[FEATURES], df["y"])`: scoring applies the same expression.
+        reads = {n.id for n in ast.walk(x_arg) if isinstance(n, ast.Name)}
+        if reads and reads <= available:
+            columns = tuple(_string_subscripts(y_arg, targets | {raw_input})) if y_arg else ()
+            feature = next((n for n in sorted(reads) if n in targets), None)
+            return _ModelInputs(feature, ast.unparse(x_arg), None, columns)
+    return _ModelInputs()
 
 
 def _label_columns(functions, label: Optional[str], raw_input: Optional[str]) -> tuple[str, ...]:
@@ -472,13 +499,19 @@ def plan_package(nb: Notebook) -> Plan:
             functions["training"] = RoleFunction(
                 training.role, training.name, training.module, training.pieces,
                 training.params, training.kwparams, training.returns + (model,))
-    features, label = _features_and_label(functions, model)
     featurization = functions.get("featurization")
     raw_input = None
     if featurization is not None and len(featurization.params) == 1:
         raw_input = featurization.params[0]
-    elif featurization is None and features is not None:
+    inputs = _model_inputs(functions, model, raw_input, module_level)
+    features = inputs.features
+    if featurization is None and features is not None:
         raw_input = features
+    if "training" in functions and inputs.expr is None:
+        warnings.append(
+            f"could not trace what `{model}` was fit on back to the featurization outputs; "
+            "score.py passes the featurized records to predict as they are"
+        )
     _check_scoring_inputs(nb, functions, model, raw_input)
     metrics_expr, metric_names = _metrics(functions.get("evaluation"))
     if "evaluation" in functions and metrics_expr is None:
@@ -494,8 +527,10 @@ def plan_package(nb: Notebook) -> Plan:
         definer_module=definer_module,
         model=model,
         features=features,
+        features_expr=inputs.expr,
         raw_input=raw_input,
-        label_columns=_label_columns(functions, label, raw_input),
+        label_columns=tuple(dict.fromkeys(
+            _label_columns(functions, inputs.label, raw_input) + inputs.label_columns)),
         metrics_expr=metrics_expr,
         metric_names=metric_names,
         requirements=tuple(dict.fromkeys(requirements)),

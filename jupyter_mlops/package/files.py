@@ -53,15 +53,24 @@ def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
 
 def _features_body(plan: Plan) -> str:
     featurization = plan.functions.get("featurization")
+    expr = plan.features_expr or plan.features
     if featurization is None:
+        if plan.raw_input and expr and expr != plan.raw_input:
+            return f"    {plan.raw_input} = to_frame(records)\n    return {expr}"
         return "    return to_frame(records)"
-    targets = [n if n == plan.features else "_" for n in featurization.returns]
-    if plan.features not in featurization.returns:
+    if not featurization.returns:
         return f"    return {featurization.name}(to_frame(records))"
+    if expr is None:
+        return f"    return {featurization.name}(to_frame(records))"
+    used = {n.id for n in ast.walk(ast.parse(expr)) if isinstance(n, ast.Name)}
+    targets = [n if n in used else "_" for n in featurization.returns]
+    if all(t == "_" for t in targets):
+        targets[0] = featurization.returns[0]
+    unpack = ", ".join(targets) if len(targets) > 1 else targets[0]
     return "\n".join([
         f"    {plan.raw_input} = to_frame(records)",
-        f"    {', '.join(targets)} = {featurization.name}({plan.raw_input})",
-        f"    return {plan.features}",
+        f"    {unpack} = {featurization.name}({plan.raw_input})",
+        f"    return {expr}",
     ])
 
 
@@ -69,8 +78,8 @@ def _predict_body(plan: Plan) -> str:
     scoring = plan.functions.get("scoring")
     if scoring is None:
         return "\n".join([
-            f"        {plan.features or 'features'} = features_from_records(records)",
-            f'        predictions = _STATE["model"].predict({plan.features or "features"})',
+            "        features = features_from_records(records)",
+            '        predictions = _STATE["model"].predict(features)',
         ])
     featurization = plan.functions.get("featurization")
     lines = [f"        {plan.raw_input} = to_frame(records)"]
@@ -114,6 +123,9 @@ def score_module(plan: Plan, package: str, notebook_name: str,
         imports.append("from .featurize import featurize")
     scoring = plan.functions.get("scoring")
     needed = codegen._module_reads(plan, "score") if scoring else set()  # pylint: disable=protected-access
+    if plan.features_expr:
+        needed |= {n.id for n in ast.walk(ast.parse(plan.features_expr))
+                   if isinstance(n, ast.Name)} & (set(plan.imports) | set(plan.definer_module))
     text = template("score.py.tmpl").substitute(
         package=package,
         notebook=notebook_name,

@@ -140,3 +140,13 @@ def test_setup_constant_shadowed_in_a_role_is_refused(notebook):
              ("featurization", "COLS = COLS + ['y']\nX = df[COLS]")]
     with pytest.raises(DataflowError, match="hide the shared one"):
         plan_of(notebook, cells)
+
+
+def test_model_fit_on_an_expression_is_scored_with_the_same_expression(notebook):
+    cells = [("setup", "import pandas as pd\nfrom sklearn.linear_model import LinearRegression\n"
+                       "COLS = ['a', 'a2']"),
+             DATA, ("featurization", "df['a2'] = df['a'] ** 2"),
+             ("training", "model = LinearRegression()\nmodel.fit(df[COLS], df['y'])")]
+    plan = plan_of(notebook, cells)
+    assert (plan.features, plan.features_expr) == ("df", "df[COLS]")
+    assert plan.label_columns == ("y",)
