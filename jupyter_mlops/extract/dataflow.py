@@ -75,6 +75,8 @@ def _walk_same_scope(node: ast.AST):
 
 
 def _mutations(node: ast.stmt) -> set[str]:
+    if isinstance(node, _SCOPES):
+        return set()  # a definition changes nothing until it is called
     names = set()
     for sub in _walk_same_scope(node):
         if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(

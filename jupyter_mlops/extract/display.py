@@ -14,11 +14,14 @@ DISPLAY_METHODS = frozenset(
      "isna", "isnull", "corr", "memory_usage", "style", "to_markdown", "display"}
 ) | PLOT_METHODS
 DISPLAY_FUNCTIONS = frozenset({"display", "HTML", "Markdown"})
+#: jupyter-mlops' own run recording: meaningful in a job, not in the package (whose evaluate()
+#: returns the metrics and whose train.main() writes them).
+INSTRUMENTATION = frozenset({"log_metric", "log_artifact"})
 #: Calls kept even as a cell's last expression: they write files, record or change state.
 EFFECT_METHODS = MUTATING_METHODS | frozenset(
     {"to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_sql", "to_feather",
      "save", "save_model", "dump", "write", "write_text", "write_bytes", "mkdir", "unlink",
-     "log_metric", "log_artifact", "log_param", "log_params", "log_metrics", "seed", "close"}
+     "log_param", "log_params", "log_metrics", "seed", "close"}
 )
 
 
@@ -59,7 +62,11 @@ def is_display_only(node: ast.stmt, last_in_cell: bool, plot_names: set[str]) ->
         attrs = set(_chain_attrs(value))
         if attrs & EFFECT_METHODS:
             return False
-        if isinstance(value.func, ast.Name) and value.func.id in DISPLAY_FUNCTIONS:
+        if isinstance(value.func, ast.Name) and value.func.id in DISPLAY_FUNCTIONS | INSTRUMENTATION:
+            return True
+        if isinstance(value.func, ast.Attribute) and value.func.attr in INSTRUMENTATION and (
+            base_name(value.func) in ("jupyter_mlops", "mlops")
+        ):
             return True
         if _is_plotting(value, plot_names) or attrs & DISPLAY_METHODS:
             return True

@@ -46,3 +46,8 @@ def test_function_bodies_read_globals():
 def test_comments_above_a_statement_travel_with_it():
     [first, second] = cell_statements("x = 1\n# why\n# and how\ny = 2")
     assert (first.start, first.end, second.start, second.end) == (1, 1, 2, 4)
+
+
+def test_a_helper_mutating_its_parameter_writes_nothing_when_defined():
+    [(reads, writes)] = flow("def add(df, v):\n    df['x'] = v\n    return df")
+    assert writes == {"add"} and reads == set()

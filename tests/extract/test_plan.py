@@ -150,3 +150,14 @@ def test_model_fit_on_an_expression_is_scored_with_the_same_expression(notebook)
     plan = plan_of(notebook, cells)
     assert (plan.features, plan.features_expr) == ("df", "df[COLS]")
     assert plan.label_columns == ("y",)
+
+
+def test_run_recording_calls_stay_in_the_notebook(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "from jupyter_mlops import log_metric\n"
+                            "from sklearn.metrics import r2_score\n"
+                            "r2 = r2_score(y, model.predict(X))\nlog_metric('r2', r2)")]
+    plan = plan_of(notebook, cells)
+    assert plan.metrics_expr == '{"r2": r2}'
+    assert any("log_metric('r2', r2)" == p.source for p in plan.dropped)
