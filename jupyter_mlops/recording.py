@@ -73,9 +73,14 @@ def _probe_cells(plan: Plan, import_names: list[str], out_path: str) -> tuple[st
     raw = ""
     if plan.raw_input:
         raw = template("probe_raw.py.tmpl").substitute(raw_input=plan.raw_input)
+    scoring = plan.functions.get("scoring")
     end = template("probe_end.py.tmpl").substitute(
         import_names=repr(sorted(import_names)),
         features_expr=repr(plan.features_expr),
+        features_name=repr(plan.features),
+        raw_input=repr(plan.raw_input),
+        scoring_source=repr("\n".join(p.source for p in scoring.pieces) if scoring else ""),
+        scoring_result=repr(scoring.returns[0] if scoring and scoring.returns else None),
         model=repr(plan.model),
         metrics_expr=repr(plan.metrics_expr or "{}"),
         size=SAMPLE_SIZE,

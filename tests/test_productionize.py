@@ -192,3 +192,40 @@ def test_failing_cell_during_recording_is_named(tmp_path):
     assert info.value.cell.number == 8 and "ValueError" in str(info.value)
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb"]
+
+
+# Real-notebook shapes beyond the examples: numpy data with a global seed, a grid search with
+# the label dropped from a renamed frame, and a scoring cell that maps classes to names.
+VARIANTS = {
+"numpy_seeded": [
+ ("setup", "import numpy as np\nfrom sklearn.datasets import load_diabetes\nfrom sklearn.ensemble import RandomForestRegressor\nfrom sklearn.model_selection import train_test_split\nfrom sklearn.metrics import mean_absolute_error, r2_score\nnp.random.seed(7)"),
+ ("parameters", "n_estimators = 20"),
+ ("data", "X, y = load_diabetes(return_X_y=True)"),
+ (None, "print(X.shape)"),
+ ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)\nforest = RandomForestRegressor(n_estimators=n_estimators)\nforest.fit(X_train, y_train)"),
+ ("evaluation", "mae = mean_absolute_error(y_test, forest.predict(X_test))\nr2 = r2_score(y_test, forest.predict(X_test))\nprint(f'{mae=:.2f} {r2=:.3f}')"),
+],
+"gridsearch_drop": [
+ ("setup", "import pandas as pd\nfrom sklearn.datasets import load_wine\nfrom sklearn.model_selection import GridSearchCV, train_test_split\nfrom sklearn.tree import DecisionTreeClassifier\nfrom sklearn.metrics import accuracy_score, classification_report"),
+ ("data", "wine = load_wine(as_frame=True)\ndata = wine.frame.copy()\ndata.rename(columns={'target': 'cultivar'}, inplace=True)"),
+ ("featurization", "data['ratio'] = data['alcohol'] / data['malic_acid']\nfeatures, labels = data.drop(columns=['cultivar']), data['cultivar']"),
+ ("training", "Xtr, Xte, ytr, yte = train_test_split(features, labels, random_state=0, stratify=labels)\nsearch = GridSearchCV(DecisionTreeClassifier(random_state=0), {'max_depth': [2, 3, 4]}, cv=3)\nsearch.fit(Xtr, ytr)\nbest = search.best_estimator_\nsearch.best_params_"),
+ ("evaluation", "pred = best.predict(Xte)\nprint(classification_report(yte, pred))\nresults = {'accuracy': accuracy_score(yte, pred)}"),
+],
+"scoring_cell": [
+ ("setup", "import pandas as pd\nfrom sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression"),
+ ("data", "iris = load_iris(as_frame=True).frame"),
+ ("featurization", "iris['petal_area'] = iris['petal length (cm)'] * iris['petal width (cm)']\nX = iris.drop(columns='target')\ny = iris['target']"),
+ ("training", "clf = LogisticRegression(max_iter=1000).fit(X, y)"),
+ ("scoring", "labels = ['setosa', 'versicolor', 'virginica']\nspecies = [labels[i] for i in clf.predict(X)]"),
+],
+}
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_notebook_variants_become_passing_packages(tmp_path, name):
+    nb = write_notebook(tmp_path / f"{name}.ipynb", VARIANTS[name])
+    result = productionize(nb, tmp_path / "out")
+    assert result.ok and result.lint.score == 10.0, result.summary()
+    failed = [c for c in result.tests.cases if c.outcome != "passed"]
+    allowed = {"numpy_seeded": 5, "scoring_cell": 1, "gridsearch_drop": 0}[name]
+    assert len(failed) == allowed, result.summary()

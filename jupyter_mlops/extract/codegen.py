@@ -317,15 +317,15 @@ def common_module(plan: Plan, package: str) -> Optional[Module]:
 
 
 def role_module(plan: Plan, package: str, role: str, extra_imports=(), tail: str = "",
-                constants: str = "") -> Module:
+                constants: str = "", tail_reads: frozenset = frozenset()) -> Module:
     """A role's module: imports, module-level defs from its cells, the role function, tail."""
     function = plan.functions[role]
     module = function.module
     builder = _Builder()
     builder.add(module_docstring(plan, module))
     builder.add()
-    tail_reads = {n for n in _names_in(tail)}
-    needed = _module_reads(plan, module) | (tail_reads & set(plan.definer_module))
+    needed = _module_reads(plan, module) | (
+        set(tail_reads) & (set(plan.definer_module) | set(plan.imports)))
     builder.add(render_imports(plan, needed, module, tuple(extra_imports)))
     if constants:
         builder.add()
@@ -335,12 +335,6 @@ def role_module(plan: Plan, package: str, role: str, extra_imports=(), tail: str
     if tail:
         builder.add(tail)
     return format_module(f"{package}/{module}.py", builder)
-
-
-def _names_in(code: str) -> set[str]:
-    if not code.strip():
-        return set()
-    return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
 
 
 def pipeline_steps(plan: Plan) -> tuple[list[str], list[str]]:

@@ -98,6 +98,7 @@ class Plan:
     requirements: tuple[str, ...]
     warnings: tuple[str, ...]
     uses_pandas: bool
+    seeds: tuple[Piece, ...]
     dropped: tuple[Piece, ...] = field(default=())
 
 
@@ -214,11 +215,32 @@ def _parameters(nb: Notebook, statements: dict[int, tuple[Statement, ...]]) -> l
     return list(params.values())
 
 
+_LOADS_DATA = re.compile(r"^(read_\w+|fetch_\w+|loadtxt|genfromtxt|open|load_(iris|digits|wine|"
+                         r"breast_cancer|diabetes|linnerud|files|svmlight_file))$")
+_SEEDS = frozenset({"seed", "manual_seed", "set_seed", "set_random_seed"})
+
+
+def _calls(node: ast.AST) -> list[str]:
+    names = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            func = sub.func
+            names.append(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return names
+
+
+def _is_seed(stmt: Statement) -> bool:
+    node = stmt.node
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and _calls(node.value)[0] in _SEEDS)
+
+
 def _split_cells(nb, codes, statements, kept):
     """Sort kept statements into role functions, module-level defs and imports."""
     inline: dict[str, list[Piece]] = {r: [] for r in PIPELINE}
     module_defs: dict[str, list[Piece]] = {}
     imports: dict[str, Piece] = {}
+    seeds: list[Piece] = []
     warnings = []
     for cell in nb.code_cells:
         if cell.role not in EXPORTED or cell.role == "parameters":
@@ -230,7 +252,16 @@ def _split_cells(nb, codes, statements, kept):
                 for name in stmt.writes:
                     imports[name] = piece
             elif stmt.kind == "def" or (cell.role == "setup" and stmt.kind == "assign"):
+                loads = [c for c in _calls(stmt.node) if _LOADS_DATA.match(c)]
+                if cell.role == "setup" and stmt.kind == "assign" and loads:
+                    raise DataflowError(
+                        f"loads data (`{loads[0]}`) in an mlops:setup cell, which would run on "
+                        "every import of the package; move it to a cell tagged mlops:data",
+                        path=nb.path, cell=cell.ref, line=stmt.start,
+                    )
                 module_defs.setdefault(module, []).append(piece)
+            elif cell.role == "setup" and _is_seed(stmt):
+                seeds.append(piece)  # replayed at the start of training, as in the notebook
             elif cell.role == "setup":
                 warnings.append(
                     f"cell {cell.number} (id {cell.cell_id}) line {stmt.start}: "
@@ -239,7 +270,7 @@ def _split_cells(nb, codes, statements, kept):
                 )
             else:
                 inline[cell.role].append(piece)
-    return inline, module_defs, imports, warnings
+    return inline, module_defs, imports, seeds, warnings
 
 
 def _role_signature(role, pieces, walk, module_level, param_names):
@@ -351,13 +382,19 @@ class _ModelInputs:
     label_columns: tuple[str, ...] = ()
 
 
-def _string_subscripts(node: ast.AST, bases: set[str]) -> list[str]:
-    return [n.slice.value for n in ast.walk(node)
-            if isinstance(n, ast.Subscript) and base_name(n.value) in bases
-            and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+def _string_subscripts(node: ast.AST, bases: set[str], constants: dict[str, str]) -> list[str]:
+    found = []
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Subscript) or base_name(sub.value) not in bases:
+            continue
+        if isinstance(sub.slice, ast.Constant) and isinstance(sub.slice.value, str):
+            found.append(sub.slice.value)
+        elif isinstance(sub.slice, ast.Name) and sub.slice.id in constants:
+            found.append(constants[sub.slice.id])
+    return found
 
 
-def _model_inputs(functions, model, raw_input, module_level) -> _ModelInputs:
+def _model_inputs(functions, model, raw_input, module_level, constants) -> _ModelInputs:
     """What the model was fit on, traced back to what scoring can compute from new records."""
     training = functions.get("training")
     if training is None or model is None:
@@ -387,26 +424,36 @@ def _model_inputs(functions, model, raw_input, module_level) -> _ModelInputs:
         # `model.fit(df[FEATURES], df["y"])`: scoring applies the same expression.
         reads = {n.id for n in ast.walk(x_arg) if isinstance(n, ast.Name)}
         if reads and reads <= available:
-            columns = tuple(_string_subscripts(y_arg, targets | {raw_input})) if y_arg else ()
+            columns = tuple(_string_subscripts(y_arg, targets | {raw_input}, constants)
+                            ) if y_arg else ()
             feature = next((n for n in sorted(reads) if n in targets), None)
             return _ModelInputs(feature, ast.unparse(x_arg), None, columns)
     return _ModelInputs()
 
 
-def _label_columns(functions, label: Optional[str], raw_input: Optional[str]) -> tuple[str, ...]:
+def _label_columns(functions, label: Optional[str], raw_input: Optional[str],
+                   constants: dict[str, str]) -> tuple[str, ...]:
     """Columns of the raw records that only the label reads (``y = df["churn"]``)."""
     featurization = functions.get("featurization")
     if not label or not featurization or not raw_input:
         return ()
     columns = []
     for piece in featurization.pieces:
-        if label not in piece.statement.writes:
-            continue
-        for node in ast.walk(piece.statement.node):
-            if (isinstance(node, ast.Subscript) and base_name(node.value) in (raw_input,)
-                    and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
-                columns.append(node.slice.value)
+        if label in piece.statement.writes:
+            columns += _string_subscripts(piece.statement.node, {raw_input}, constants)
     return tuple(dict.fromkeys(columns))
+
+
+def _string_constants(module_defs) -> dict[str, str]:
+    """``LABEL = "churn"`` in setup cells, so ``df[LABEL]`` names a column too."""
+    found = {}
+    for piece in module_defs.get("common", ()):
+        node = piece.statement.node
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)):
+            found[node.targets[0].id] = node.value.value
+    return found
 
 
 def _metrics(evaluation: Optional[RoleFunction]) -> tuple[Optional[str], tuple[str, ...]]:
@@ -461,8 +508,10 @@ def plan_package(nb: Notebook) -> Plan:
                 kept[cell.index].append(stmt)
     walk = _resolve_reads(nb, statements, kept)
     parameters = _parameters(nb, statements)
-    inline, module_defs, imports, setup_warnings = _split_cells(nb, codes, statements, kept)
+    inline, module_defs, imports, seeds, setup_warnings = _split_cells(nb, codes, statements, kept)
     warnings.extend(setup_warnings)
+    _parameters_used_by_setup(nb, statements, module_defs)
+    _check_no_split_in_featurization(nb, inline["featurization"])
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -503,7 +552,8 @@ def plan_package(nb: Notebook) -> Plan:
     raw_input = None
     if featurization is not None and len(featurization.params) == 1:
         raw_input = featurization.params[0]
-    inputs = _model_inputs(functions, model, raw_input, module_level)
+    constants = _string_constants(module_defs)
+    inputs = _model_inputs(functions, model, raw_input, module_level, constants)
     features = inputs.features
     if featurization is None and features is not None:
         raw_input = features
@@ -530,12 +580,14 @@ def plan_package(nb: Notebook) -> Plan:
         features_expr=inputs.expr,
         raw_input=raw_input,
         label_columns=tuple(dict.fromkeys(
-            _label_columns(functions, inputs.label, raw_input) + inputs.label_columns)),
+            _label_columns(functions, inputs.label, raw_input, constants)
+            + inputs.label_columns)),
         metrics_expr=metrics_expr,
         metric_names=metric_names,
         requirements=tuple(dict.fromkeys(requirements)),
         warnings=tuple(warnings),
         uses_pandas=uses_pandas,
+        seeds=tuple(seeds),
         dropped=tuple(dropped),
     )
 
@@ -601,3 +653,30 @@ def _check_scoring_inputs(nb, functions, model, raw_input) -> None:
         raise DataflowError("assigns no variable; assign the predictions (e.g. "
                             "`predictions = model.predict(X)`)", path=nb.path,
                             cell=scoring.cells[-1].ref)
+
+
+def _parameters_used_by_setup(nb, statements, module_defs) -> None:
+    """Setup code reading a parameter needs it at module level too: emit it in common.py."""
+    setup_reads = set()
+    for piece in module_defs.get("common", ()):
+        setup_reads |= piece.statement.reads
+    extra = []
+    for cell in nb.tagged("parameters"):
+        for stmt in statements[cell.index]:
+            if stmt.writes & setup_reads:
+                extra.append(Piece(cell, stmt, "\n".join(cell.source.split("\n"))))
+    if extra:
+        module_defs["common"] = extra + list(module_defs.get("common", ()))
+
+
+def _check_no_split_in_featurization(nb, pieces) -> None:
+    """Scoring runs featurization on new records; a train/test split there would split them."""
+    for piece in pieces:
+        splits = [c for c in _calls(piece.statement.node) if _SPLITTERS.search(c)]
+        if splits:
+            raise DataflowError(
+                f"calls `{splits[0]}` in an mlops:featurization cell; featurization also runs "
+                "on new records at scoring time, where it must not split them. Move the split "
+                "to the mlops:training cell",
+                path=nb.path, cell=piece.cell.ref, line=piece.statement.start,
+            )

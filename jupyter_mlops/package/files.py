@@ -34,6 +34,13 @@ def _argument(plan: Plan, name: str) -> str:
 def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
     """``train.py``: the training function plus ``main()`` running the whole pipeline."""
     steps, local_imports = codegen.pipeline_steps(plan)
+    seed_reads: set[str] = set()
+    for piece in reversed(plan.seeds):
+        seed_reads |= piece.statement.reads
+        steps.insert(0, ast.unparse(piece.statement.node))
+    if plan.seeds:
+        cells = ", ".join(sorted({str(p.cell.number) for p in plan.seeds}))
+        steps.insert(0, f"# seeded as notebook cell {cells} does, so training reproduces it")
     used = []
     for role in ("data", "featurization", "training", "evaluation"):
         if role in plan.functions:
@@ -47,7 +54,7 @@ def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
     )
     return codegen.role_module(
         plan, package, "training", TRAIN_IMPORTS + tuple(local_imports), tail,
-        constants=f'MODEL_FILE = "{codegen.MODEL_FILE}"',
+        constants=f'MODEL_FILE = "{codegen.MODEL_FILE}"', tail_reads=frozenset(seed_reads),
     )
 
 
@@ -84,8 +91,9 @@ def _predict_body(plan: Plan) -> str:
     featurization = plan.functions.get("featurization")
     lines = [f"        {plan.raw_input} = to_frame(records)"]
     if featurization is not None and featurization.returns:
-        lines.append(f"        {', '.join(featurization.returns)} = "
-                     f"{featurization.name}({plan.raw_input})")
+        targets = [n if n in scoring.params else "_" for n in featurization.returns]
+        unpack = ", ".join(targets) if len(targets) > 1 else targets[0]
+        lines.append(f"        {unpack} = {featurization.name}({plan.raw_input})")
     args = ['_STATE["model"]' if p == plan.model else p for p in scoring.params]
     lines.append(f"        predictions = {scoring.name}({', '.join(args)})")
     return "\n".join(lines)

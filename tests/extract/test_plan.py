@@ -161,3 +161,43 @@ def test_run_recording_calls_stay_in_the_notebook(notebook):
     plan = plan_of(notebook, cells)
     assert plan.metrics_expr == '{"r2": r2}'
     assert any("log_metric('r2', r2)" == p.source for p in plan.dropped)
+
+
+def test_split_inside_featurization_is_refused(notebook):
+    cells = [("setup", "import pandas as pd\nfrom sklearn.model_selection import train_test_split"),
+             DATA, ("featurization", "X_train, X_test = train_test_split(df)")]
+    with pytest.raises(DataflowError, match="Move the split") as info:
+        plan_of(notebook, cells)
+    assert info.value.cell.number == 3
+
+
+def test_data_loading_in_setup_is_refused(notebook):
+    cells = [("setup", "import pandas as pd\nRAW = pd.read_csv('x.csv')"), DATA]
+    with pytest.raises(DataflowError, match="mlops:data"):
+        plan_of(notebook, cells)
+
+
+def test_seed_calls_in_setup_are_kept_for_training(notebook):
+    cells = [("setup", "import numpy as np\nimport pandas as pd\n"
+                       "from sklearn.linear_model import LinearRegression\nnp.random.seed(3)"),
+             DATA, ("training", "model = LinearRegression().fit(df[['a']], df['y'])")]
+    plan = plan_of(notebook, cells)
+    assert [p.source for p in plan.seeds] == ["np.random.seed(3)"]
+    assert not plan.warnings or all("seed" not in w for w in plan.warnings)
+
+
+def test_parameters_read_by_setup_are_module_constants(notebook):
+    cells = [("parameters", "threshold = 0.5"),
+             ("setup", "import pandas as pd\nCUTOFF = threshold * 2"), DATA,
+             ("featurization", "X = df[df['a'] > CUTOFF]")]
+    plan = plan_of(notebook, cells)
+    assert [p.source for p in plan.module_defs["common"]][:2] == ["threshold = 0.5",
+                                                                  "CUTOFF = threshold * 2"]
+
+
+def test_label_column_named_by_a_setup_constant(notebook):
+    cells = [("setup", "import pandas as pd\nfrom sklearn.linear_model import LinearRegression\n"
+                       "LABEL = 'y'"),
+             DATA, ("featurization", "X = df[['a']]\ny = df[LABEL]"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert plan_of(notebook, cells).label_columns == ("y",)
