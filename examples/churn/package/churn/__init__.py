@@ -1,0 +1,1 @@
+"""churn: production package generated from churn.ipynb by jupyter-mlops."""

@@ -1,0 +1,143 @@
+"""Scoring entry point (the Azure ML contract) around the trained model.
+
+Generated from churn.ipynb by jupyter-mlops. ``init()`` loads the model once;
+``run(raw_data)`` takes a JSON string of records and returns ``{"predictions": [...]}``,
+or ``{"error": "..."}`` for input it cannot score: never a traceback.
+"""
+
+import json
+import os
+from pathlib import Path
+import pickle
+
+import pandas as pd
+
+from .featurize import featurize
+
+MODEL_FILE = "model.pkl"
+# Columns (and pandas dtypes) of the records the notebook trained on; empty if not recorded.
+INPUT_COLUMNS = {
+    "customer_id": "str",
+    "tenure_months": "int64",
+    "monthly_charges": "float64",
+    "total_charges": "float64",
+    "contract": "str",
+    "payment_method": "str",
+    "internet_service": "str",
+    "support_calls": "int64",
+    "senior": "int64",
+    "churn": "int64",
+}
+# Label columns: scoring does not need them; a placeholder lets featurization run unchanged.
+LABEL_COLUMNS = ("churn",)
+_STATE = {}
+
+
+class InputError(ValueError):
+    """The caller sent records this model cannot score."""
+
+
+def init() -> None:
+    """Load the model from $MODEL_DIR or $AZUREML_MODEL_DIR (searched recursively)."""
+    root = Path(os.environ.get("MODEL_DIR") or os.environ.get("AZUREML_MODEL_DIR") or "outputs")
+    found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
+    if not found:
+        raise FileNotFoundError(
+            f"no {MODEL_FILE} under {root}: train first with `python -m churn.train`"
+        )
+    with open(found[0], "rb") as stream:
+        _STATE["model"] = pickle.load(stream)
+
+
+def _kind(dtype: str) -> str:
+    if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
+        return "number"
+    if dtype in ("bool", "boolean"):
+        return "bool"
+    if dtype in ("str", "string", "object"):
+        return "string"
+    return "any"
+
+
+def _check_value(number: int, column: str, value) -> None:
+    kind = _kind(INPUT_COLUMNS[column])
+    if value is None or kind == "any":
+        return
+    ok = {
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "string": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise InputError(f"record {number}: column '{column}' should be a {kind}, got {value!r}")
+
+
+def parse_records(raw_data) -> list:
+    """Decode a JSON string of records and check them against the training columns."""
+    try:
+        records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"input is not valid JSON: {exc}") from None
+    if isinstance(records, dict) and isinstance(records.get("data"), list):
+        records = records["data"]
+    if not isinstance(records, list) or not records:
+        raise InputError('expected a non-empty JSON list of records, like [{"column": value}]')
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"record {number} is not an object of column: value")
+        missing = [c for c in INPUT_COLUMNS if c not in record and c not in LABEL_COLUMNS]
+        if missing:
+            raise InputError(f"record {number} is missing column(s): {', '.join(missing)}")
+        for column in INPUT_COLUMNS:
+            if column not in LABEL_COLUMNS:
+                _check_value(number, column, record.get(column))
+    return records
+
+
+def to_frame(records: list):
+    """Records as the DataFrame featurization expects, with the training dtypes."""
+    frame = pd.DataFrame.from_records(records)
+    for column in LABEL_COLUMNS:
+        if column not in frame:
+            frame[column] = 0
+    known = [c for c in INPUT_COLUMNS if c in frame]
+    frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]
+    for column, dtype in INPUT_COLUMNS.items():
+        if column in frame and _kind(dtype) in ("number", "bool"):
+            try:
+                frame[column] = frame[column].astype(dtype)
+            except (TypeError, ValueError):
+                continue  # nulls in an integer column stay float, as pandas reads them
+    return frame
+
+
+def features_from_records(records: list):
+    """Featurize checked records exactly as training did."""
+    df = to_frame(records)
+    X, _ = featurize(df)
+    return X
+
+
+def _jsonable(values):
+    if hasattr(values, "to_dict") and hasattr(values, "columns"):
+        return values.to_dict(orient="records")
+    if hasattr(values, "tolist"):
+        return values.tolist()
+    return list(values)
+
+
+def run(raw_data) -> dict:
+    """Score a JSON string of records: ``{"predictions": [...]}`` or ``{"error": "..."}``."""
+    try:
+        records = parse_records(raw_data)
+    except InputError as exc:
+        return {"error": str(exc)}
+    if "model" not in _STATE:
+        return {"error": "the model is not loaded: call init() first"}
+    try:
+        features = features_from_records(records)
+        predictions = _STATE["model"].predict(features)
+    # The caller gets a readable error, never a traceback (Azure ML's scoring contract).
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        return {"error": f"could not score the input: {type(exc).__name__}: {exc}"}
+    return {"predictions": _jsonable(predictions)}

@@ -1,0 +1,52 @@
+"""The score file keeps the Azure ML contract: init()/run(raw_data), errors never raise."""
+
+import json
+
+import pytest
+
+from churn import score
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["{not json", "", "42", "[]", '"text"', "[1, 2]", b"\xff\xfe"],
+    ids=["broken", "empty", "number", "no-records", "string", "not-objects", "not-utf8"],
+)
+def test_malformed_input_returns_an_error_not_a_traceback(raw):
+    result = score.run(raw)
+    assert set(result) == {"error"}
+    assert isinstance(result["error"], str) and result["error"]
+
+
+def _records(recording) -> list:
+    if not recording.get("records"):
+        pytest.skip("no sample records: " + "; ".join(recording.get("notes", [])))
+    return recording["records"]
+
+
+def test_missing_column_is_named(recording):
+    if not score.INPUT_COLUMNS:
+        pytest.skip("no input columns recorded")
+    column = next(c for c in score.INPUT_COLUMNS if c not in score.LABEL_COLUMNS)
+    record = dict(_records(recording)[0])
+    del record[column]
+    result = score.run(json.dumps([record]))
+    assert column in result["error"]
+
+
+def test_wrong_type_is_named(recording):
+    numbers = [c for c, d in score.INPUT_COLUMNS.items()
+               if score._kind(d) == "number" and c not in score.LABEL_COLUMNS]  # pylint: disable=protected-access
+    if not numbers:
+        pytest.skip("no numeric input column")
+    record = dict(_records(recording)[0], **{numbers[0]: "not a number"})
+    result = score.run(json.dumps([record]))
+    assert numbers[0] in result["error"]
+
+
+def test_run_returns_json_serialisable_predictions(scorer, recording):
+    records = _records(recording)
+    result = scorer.run(json.dumps(records))
+    assert "error" not in result, result
+    assert len(result["predictions"]) == len(records)
+    json.dumps(result)

@@ -1,0 +1,1 @@
+"""diabetes: production package generated from diabetes.ipynb by jupyter-mlops."""

@@ -1,0 +1,33 @@
+"""The bundled examples productionize cleanly, and the committed packages are what they give."""
+
+import pytest
+
+from jupyter_mlops.productionize import check, productionize
+
+from .conftest import EXAMPLES
+
+pytestmark = pytest.mark.slow
+NOTEBOOKS = sorted(EXAMPLES.glob("*/*.ipynb"))
+
+
+def test_there_are_two_examples():
+    assert [nb.stem for nb in NOTEBOOKS] == ["churn", "diabetes"]
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_example_gives_a_clean_passing_package(nb, tmp_path):
+    out = tmp_path / "package"
+    result = productionize(nb, out)
+    assert result.ok and result.lint.score == 10.0 and not result.lint.findings, result.summary()
+    assert result.tests.failed == result.tests.skipped == 0 and result.tests.passed >= 14
+    committed = nb.parent / "package"
+    # Modules depend only on the notebook and the tool (pins depend on the machine).
+    for module in sorted((out / result.package).glob("*.py")):
+        mine = committed / result.package / module.name
+        assert mine.read_bytes() == module.read_bytes(), f"{mine} is not what productionize gives"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_example_package_is_up_to_date(nb):
+    status = check(nb, nb.parent / "package")
+    assert status.ok, status.summary()
