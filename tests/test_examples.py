@@ -31,3 +31,16 @@ def test_example_gives_a_clean_passing_package(nb, tmp_path):
 def test_committed_example_package_is_up_to_date(nb):
     status = check(nb, nb.parent / "package")
     assert status.ok, status.summary()
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_example_runs_top_to_bottom_as_a_plain_notebook(nb):
+    import nbformat  # pylint: disable=import-outside-toplevel
+    from nbclient import NotebookClient  # pylint: disable=import-outside-toplevel
+
+    node = nbformat.read(nb, as_version=4)
+    NotebookClient(node, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(nb.parent)}}).execute()
+    errors = [o for c in node.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
