@@ -1,6 +1,7 @@
 """jupyter-mlops: from a tagged notebook to a production package and recorded training jobs.
 
-Public API: :func:`productionize`, :func:`log_metric`, :func:`log_artifact`, ``__version__``.
+Public API: :func:`productionize`, :func:`run` (a recorded training job), :func:`log_metric`,
+:func:`log_artifact`, ``__version__``.
 Heavy modules load lazily so ``import jupyter_mlops`` (and ``jupyter mlops --help``) is instant.
 """
 
@@ -14,6 +15,9 @@ from ._version import __version__
 _LAZY = {
     "productionize": "jupyter_mlops.productionize",
     "check": "jupyter_mlops.productionize",
+    "log_metric": "jupyter_mlops.tracking",
+    "log_artifact": "jupyter_mlops.tracking",
+    "run": "jupyter_mlops.jobs.run",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -23,4 +27,5 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    attribute = "run_job" if name == "run" else name
+    return getattr(importlib.import_module(module), attribute)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from ._version import __version__
-from .errors import MlopsError
+from .errors import ConfigError, MlopsError
 
 
 @dataclass
@@ -150,6 +152,184 @@ def _configure_suggest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--apply", action="store_true", help="write the suggested tags")
 
 
+# --- training jobs ------------------------------------------------------------------------
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cancel_on_sigterm() -> None:
+    def handler(signum, frame):  # noqa: ARG001 - signal API
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _progress(args: argparse.Namespace):
+    if args.json:
+        return None
+
+    def show(where) -> None:
+        if not where.finished_cell:
+            label = (f"cell {where.cell_number} (id {where.cell_id})" if where.cell_number
+                     else "injected parameters")
+            _say(f"  [{where.done + 1}/{where.total}] {label}")
+    return show
+
+
+def _run_text(run) -> str:
+    data = run.to_dict()
+    seconds = f" in {run.duration:.1f} s" if run.duration is not None else ""
+    lines = [f"run {run.id} {run.status}{seconds}"]
+    error = data.get("error")
+    if error:
+        lines.append(f"  error: {error.get('message')}")
+    if run.parameters:
+        lines.append("  parameters: " + ", ".join(f"{k}={v!r}" for k, v in run.parameters.items()))
+    if run.metrics:
+        lines.append("  metrics: " + ", ".join(f"{k}={v:.6g}" for k, v in run.metrics.items()))
+    for item in data.get("inputs", []):
+        lines.append(f"  input: {item['path']} (sha256 {str(item.get('sha256'))[:12]})")
+    git = data.get("git") or {}
+    if git.get("commit"):
+        lines.append(f"  git: {git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}")
+    if data.get("files"):
+        lines.append(f"  executed notebook: {data['files']['executed']}")
+    return "\n".join(lines)
+
+
+def _parameters(args: argparse.Namespace) -> dict:
+    from .jobs.params import load_parameter_file
+
+    values: dict = {}
+    if args.file:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read parameters file {args.file}: {exc.strerror}") from None
+        values.update(load_parameter_file(text, args.file))
+    if args.yaml:
+        values.update(load_parameter_file(args.yaml, "-y"))
+    for name, value in args.parameter or []:
+        values[name] = value
+    return values
+
+
+def _run(args: argparse.Namespace) -> Outcome:
+    from .jobs.run import run_job
+    from .jobs.sweep import run_sweep
+
+    values = _parameters(args)
+    _cancel_on_sigterm()
+    is_sweep = any(isinstance(v, str) and "," in v for v in values.values())
+    if is_sweep:
+        outcome = run_sweep(args.notebook, values, workers=args.workers, dask=args.dask,
+                            announce=lambda s: _say(f"sweep {s}"))
+        ranked = sorted(outcome.runs, key=lambda r: r.id)
+        text = "\n".join([f"sweep {outcome.sweep_id}: {len(ranked)} runs"]
+                         + [_run_text(r) for r in ranked])
+        payload = {"sweep_id": outcome.sweep_id, "runs": [r.to_dict() for r in ranked]}
+        return Outcome(payload, text, outcome.exit_code, list(outcome.warnings))
+    outcome = run_job(args.notebook, values, progress=_progress(args), timeout=args.timeout,
+                      sweep_id=args.sweep_id, announce=lambda r: _say(f"run {r}"))
+    return Outcome(outcome.run.to_dict(), _run_text(outcome.run), outcome.exit_code,
+                   list(outcome.warnings))
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("notebook")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a parameter value (a comma list makes a sweep)")
+    p.add_argument("-f", "--file", help="YAML file of parameters")
+    p.add_argument("-y", "--yaml", help="YAML string of parameters")
+    p.add_argument("--workers", type=int, default=1, help="parallel runs of a local sweep")
+    p.add_argument("--dask", metavar="ADDRESS", help="run the sweep on this Dask scheduler")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--sweep-id", help=argparse.SUPPRESS)
+
+
+def _store():
+    from .store import RunStore, find_home
+
+    return RunStore(find_home())
+
+
+def _runs(args: argparse.Namespace) -> Outcome:
+    from .jobs.reproduce import compare
+    from .jobs.sweep import rank
+
+    store = _store()
+    if args.action == "list":
+        runs = store.list(limit=args.limit)
+        lines = [f"{r.id}  {r.status:<9} {r.notebook:<30} "
+                 + " ".join(f"{k}={v:.4g}" for k, v in r.metrics.items()) for r in runs]
+        return Outcome([r.to_dict() for r in runs], "\n".join(lines) or "no runs yet")
+    if args.action == "show":
+        run = store.get(args.run[0])
+        return Outcome(run.to_dict(), _run_text(run))
+    if len(args.run) == 1 and store.sweep(args.run[0]) is not None:
+        metric, runs = rank(store, args.run[0], args.metric, not args.ascending)
+        lines = [f"sweep {args.run[0]} ranked by {metric or '(no metric)'}:"]
+        for place, run in enumerate(runs, start=1):
+            params = ", ".join(f"{k}={v!r}" for k, v in run.parameters.items())
+            score = run.metrics.get(metric) if metric else None
+            lines.append(f"  {place}. {run.id} {run.status} {metric}={score} ({params})")
+        return Outcome({"sweep_id": args.run[0], "metric": metric,
+                        "runs": [r.to_dict() for r in runs]}, "\n".join(lines))
+    if len(args.run) < 2:
+        raise ConfigError("compare needs two or more run ids, or one sweep id")
+    table = compare([store.get(r) for r in args.run])
+    lines = ["".ljust(24) + "".join(r.ljust(26) for r in table["runs"])]
+    for section in ("parameters", "inputs", "metrics"):
+        lines.append(f"{section}:")
+        for row in table[section]:
+            mark = "*" if row["differs"] else " "
+            lines.append(f" {mark}{row['name'][:22]:<23}"
+                         + "".join(str(v)[:24].ljust(26) for v in row["values"]))
+    return Outcome(table, "\n".join(lines))
+
+
+def _configure_runs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["list", "show", "compare"])
+    p.add_argument("run", nargs="*", help="run ids (or one sweep id for compare)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--metric", help="compare a sweep by this metric")
+    p.add_argument("--ascending", action="store_true", help="lower metric is better")
+
+
+def _reproduce(args: argparse.Namespace) -> Outcome:
+    from .jobs.reproduce import reproduce
+
+    tolerances = {}
+    for item in args.tolerance or []:
+        name, _, value = item.partition("=")
+        try:
+            tolerances[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"--tolerance wants METRIC=ABS, got {item!r}") from None
+    _cancel_on_sigterm()
+    result = reproduce(_store(), args.run, tolerances, progress=_progress(args),
+                       announce=lambda r: _say(f"run {r}"))
+    lines = [f"reproduce {result.original.id} -> {result.rerun.id}: "
+             + ("reproduced" if result.ok else "NOT reproduced")]
+    if result.notebook_changed:
+        lines.append("  the notebook changed since the original run")
+    lines += [f"  input changed: {c['path']}" for c in result.changed_inputs]
+    for row in result.metrics:
+        lines.append(f"  {'ok ' if row['match'] else 'BAD'} {row['name']}: {row['original']} -> "
+                     f"{row['rerun']} (tolerance {row['tolerance']})")
+    if result.rerun.status != "succeeded":
+        lines.append(f"  the re-run {result.rerun.status}")
+    return Outcome(result.to_dict(), "\n".join(lines), 0 if result.ok else 1)
+
+
+def _configure_reproduce(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("--tolerance", action="append", metavar="METRIC=ABS",
+                   help="allowed absolute difference for a metric (default 1e-9)")
+
+
 #: (name, help, configure, handler). Adapters for later features append here.
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = [
     ("roles", "list cells with their role, number and id", _configure_roles, _roles),
@@ -160,6 +340,10 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
      _productionize),
     ("check", "exit 1 if the generated package is stale or hand-edited", _configure_check,
      _check),
+    ("run", "run the notebook as a recorded training job (or a sweep)", _configure_run, _run),
+    ("runs", "list, show and compare recorded runs", _configure_runs, _runs),
+    ("reproduce", "re-run a run with its recorded inputs; exit 1 on any mismatch",
+     _configure_reproduce, _reproduce),
 ]
 
 

@@ -680,3 +680,10 @@ def _check_no_split_in_featurization(nb, pieces) -> None:
                 "to the mlops:training cell",
                 path=nb.path, cell=piece.cell.ref, line=piece.statement.start,
             )
+
+
+def notebook_parameters(nb: Notebook) -> tuple[Parameter, ...]:
+    """Names, default sources and literal types of papermill's ``parameters`` cell."""
+    statements = {cell.index: cell_statements(clean_source(cell, nb.path).code)
+                  for cell in nb.tagged("parameters")}
+    return tuple(_parameters(nb, statements))

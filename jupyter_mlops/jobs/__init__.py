@@ -1,0 +1,1 @@
+"""Training jobs: papermill execution recorded with lineage, sweeps, reproduction."""

@@ -1,0 +1,168 @@
+"""One recorded training job: a fixed sequence that records status at every step.
+
+queued -> running (lineage recorded) -> papermill execution -> succeeded | failed | cancelled,
+with metrics, artifacts, inputs and logs collected whatever happened. Nothing is lost: the
+executed notebook is saved after every cell, and a failure keeps the cell and the error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..errors import ConfigError
+from ..extract.plan import notebook_parameters
+from ..notebook import Notebook, read_notebook
+from ..store import Run, RunStore, find_home
+from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV
+from .engine import ENGINE_NAME, Progress, ProgressCallback
+from .lineage import cell_hashes, environment, git_state, recorded_inputs
+from .params import typed_parameters
+
+#: Exit codes by how a run ended (the CLI returns them; CI tells failure kinds apart).
+EXIT_CODES = {"succeeded": 0, "cell_error": 1, "error": 1, "kernel_died": 3, "timeout": 4,
+              "cancelled": 130}
+EXECUTED = "executed.ipynb"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A finished run and the exit code its ending maps to."""
+
+    run: Run
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0 succeeded, 1 cell error, 3 kernel died, 4 timeout, 130 cancelled."""
+        return EXIT_CODES.get(self.run.record.get("ending", "error"), 1)
+
+
+def _kernel_line(run_dir: Path) -> str:
+    # Runs at kernel start: point log_metric at this run and watch which data files are read.
+    return (f"__import__('os').environ[{RUN_DIR_ENV!r}] = {str(run_dir)!r}; "
+            "__import__('jupyter_mlops.tracking').tracking.start_audit()")
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def _failure(exc: BaseException, numbers: dict, current: dict) -> tuple[str, str, dict]:
+    """(status, ending, error) for an exception out of papermill."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError  # pylint: disable=C0415
+    from papermill.exceptions import PapermillExecutionError  # pylint: disable=C0415
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "cancelled", "cancelled", {"message": "cancelled (interrupt or SIGTERM)"}
+    if isinstance(exc, PapermillExecutionError):
+        cell_id = current.get("cell_id")
+        number = numbers.get(cell_id)
+        return "failed", "cell_error", {
+            "cell_number": number, "cell_id": cell_id, "ename": exc.ename,
+            "evalue": exc.evalue, "message": f"cell {number} raised {exc.ename}: {exc.evalue}"}
+    if isinstance(exc, DeadKernelError):
+        return "failed", "kernel_died", {"message": f"the kernel died: {exc}"}
+    if isinstance(exc, (CellTimeoutError, TimeoutError)):
+        return "failed", "timeout", {"message": f"a cell timed out: {exc}"}
+    return "failed", "error", {"message": f"{type(exc).__name__}: {exc}"}
+
+
+def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
+                sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
+                timeout: Optional[float] = None,
+                announce: Optional[Callable[[str], None]] = None) -> Run:
+    """Run the notebook with papermill as a recorded job; always returns the final record."""
+    import papermill  # pylint: disable=import-outside-toplevel
+
+    from . import engine  # pylint: disable=import-outside-toplevel,unused-import  # registers
+
+    run_id = store.create_run(_shown_path(nb_path, store), nb.sha256, values, sweep_id)
+    if announce is not None:
+        announce(run_id)
+    run_dir = store.run_dir(run_id)
+    executed = run_dir / EXECUTED
+    numbers = {c.cell_id: c.number for c in nb.cells}
+    kernel = nb.kernel_name or "python3"  # papermill alone fails with "No kernel name found"
+    store.update(run_id, status="running", started=time.time(), record={
+        "notebook_path": str(nb_path), "kernel": kernel, "git": git_state(nb_path.parent),
+        "environment": environment(), "cells": cell_hashes(nb),
+        "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
+                  "stderr": str(run_dir / "stderr.txt"),
+                  "kernel_log": str(run_dir / "kernel.log")},
+    })
+    status, ending, error = "succeeded", "succeeded", None
+    current: dict = {}
+
+    def track(where: Progress) -> None:
+        current["cell_id"] = where.cell_id
+        if progress is not None:
+            progress(where)
+
+    try:
+        with open(run_dir / "stdout.txt", "w", encoding="utf-8") as out, \
+                open(run_dir / "stderr.txt", "w", encoding="utf-8") as err, \
+                open(run_dir / "kernel.log", "wb") as kernel_log:
+            papermill.execute_notebook(
+                str(nb_path), str(executed), parameters=values, engine_name=ENGINE_NAME,
+                kernel_name=kernel, language=nb.language or "python", progress_bar=False,
+                cwd=str(nb_path.parent),
+                stdout_file=out, stderr_file=err, log_output=False,
+                execution_timeout=timeout, mlops_progress=track,
+                mlops_cell_numbers=numbers, mlops_kernel_log=kernel_log,
+                extra_arguments=[f"--IPKernelApp.exec_lines={_kernel_line(run_dir)}"],
+            )
+    except BaseException as exc:  # pylint: disable=broad-exception-caught  # recorded below
+        status, ending, error = _failure(exc, numbers, current)
+        if not isinstance(exc, (Exception, KeyboardInterrupt)):
+            raise
+    finally:
+        store.add_metrics(run_id, _jsonl(run_dir / METRICS_FILE))
+        store.update(run_id, status=status, ended=time.time(), record={
+            "ending": ending, "error": error, "inputs": recorded_inputs(run_dir),
+            "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
+        })
+    return store.get(run_id)
+
+
+def _shown_path(nb_path: Path, store: RunStore) -> str:
+    """The notebook relative to the project (the store's parent) when it is inside it."""
+    try:
+        return nb_path.relative_to(store.home.parent).as_posix()
+    except ValueError:
+        return str(nb_path)
+
+
+def prepare(notebook: os.PathLike, parameters: dict) -> tuple[Notebook, Path, Any]:
+    """Read the notebook and type the parameters before any kernel starts."""
+    nb_path = Path(notebook).resolve()
+    nb = read_notebook(notebook)
+    typed = typed_parameters(parameters, notebook_parameters(nb), nb.path)
+    return nb, nb_path, typed
+
+
+def run_job(notebook: os.PathLike, parameters: Optional[dict] = None, *,
+            home: Optional[os.PathLike] = None, progress: Optional[ProgressCallback] = None,
+            timeout: Optional[float] = None, sweep_id: Optional[str] = None,
+            announce: Optional[Callable[[str], None]] = None) -> JobOutcome:
+    """Execute ``notebook`` with ``parameters`` as one recorded job."""
+    nb, nb_path, typed = prepare(notebook, parameters or {})
+    grid = typed.grid()
+    if len(grid) != 1:
+        raise ConfigError("these parameters describe a sweep; use run_sweep", path=nb.path)
+    store = RunStore(home or find_home(nb_path.parent))
+    run = execute_run(store, nb, nb_path, grid[0], sweep_id=sweep_id, progress=progress,
+                      timeout=timeout, announce=announce)
+    return JobOutcome(run, typed.warnings)

@@ -1,0 +1,105 @@
+"""Sweeps: a grid of parameter values, each a recorded run, in parallel locally or on Dask.
+
+Every run is the same ``python -m jupyter_mlops run`` subprocess whichever executor starts it,
+so a run on a Dask worker is recorded exactly like a local one (the store must be on a file
+system the workers share; here they run on the same machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..errors import ConfigError
+from ..store import Run, RunStore, find_home
+from ..store.db import HOME_ENV
+from .run import prepare
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """The sweep's id and its runs, in grid order."""
+
+    sweep_id: str
+    runs: tuple[Run, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run succeeded, else the first failing run's code."""
+        from .run import JobOutcome  # pylint: disable=import-outside-toplevel
+
+        codes = [JobOutcome(r).exit_code for r in self.runs]
+        return next((c for c in codes if c), 0)
+
+
+def _argv(notebook: Path, values: dict, sweep_id: str) -> list[str]:
+    argv = [sys.executable, "-m", "jupyter_mlops", "run", str(notebook), "--json",
+            "--sweep-id", sweep_id]
+    for name, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        argv += ["-p", name, text]
+    return argv
+
+
+def run_one(argv: list[str], home: str) -> str:
+    """Run one sweep member as a subprocess (locally or inside a Dask worker); its run id."""
+    env = dict(os.environ, **{HOME_ENV: home})
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    try:
+        return json.loads(done.stdout)["id"]
+    except (ValueError, KeyError):
+        raise RuntimeError(f"run did not start: {done.stderr.strip()[-500:]}") from None
+
+
+def _executor(workers: int, dask: Optional[str]):
+    if dask:
+        try:
+            from distributed import Client  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise ConfigError("--dask needs Dask: pip install 'jupyter-mlops[dask]'") from None
+        client = Client(dask, timeout="30s")
+        return client, lambda argvs, home: client.gather(
+            client.map(run_one, argvs, [home] * len(argvs), pure=False))
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    return pool, lambda argvs, home: list(pool.map(run_one, argvs, [home] * len(argvs)))
+
+
+def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
+              dask: Optional[str] = None, home: Optional[os.PathLike] = None,
+              announce: Optional[Callable[[str], None]] = None) -> SweepOutcome:
+    """Run every combination of the parameter values as a recorded run of one sweep."""
+    nb, nb_path, typed = prepare(notebook, parameters)
+    grid = typed.grid()
+    store = RunStore(home or find_home(nb_path.parent))
+    sweep_id = store.create_sweep(nb.path, typed.values)
+    if announce is not None:
+        announce(sweep_id)
+    argvs = [_argv(nb_path, values, sweep_id) for values in grid]
+    resource, dispatch = _executor(workers, dask)
+    try:
+        run_ids = dispatch(argvs, str(store.home))
+    finally:
+        resource.close() if hasattr(resource, "close") else resource.shutdown()
+    return SweepOutcome(sweep_id, tuple(store.get(r) for r in run_ids), typed.warnings)
+
+
+def rank(store: RunStore, sweep_id: str, metric: Optional[str] = None,
+         descending: bool = True) -> tuple[Optional[str], list[Run]]:
+    """A sweep's runs ordered by ``metric`` (default: the first metric any run logged)."""
+    runs = store.list(sweep_id=sweep_id)
+    if not runs:
+        raise ConfigError(f"no runs in sweep {sweep_id!r}")
+    metric = metric or next((m for r in runs for m in sorted(r.metrics)), None)
+    if metric is None:
+        return None, runs
+    scored = [r for r in runs if metric in r.metrics]
+    missing = [r for r in runs if metric not in r.metrics]
+    scored.sort(key=lambda r: r.metrics[metric], reverse=descending)
+    return metric, scored + missing
