@@ -80,7 +80,7 @@ def start_audit() -> None:
     if _run_dir() is None:
         return
     excluded = _excluded_roots()
-    seen: set[str] = set()
+    seen: set[str] = set()  # already recorded, or written by the run itself (an output)
 
     def hook(event: str, args: tuple) -> None:
         if event != "open" or getattr(_GUARD, "busy", False):
@@ -88,11 +88,12 @@ def start_audit() -> None:
         path, mode = args[0], args[1]
         if not isinstance(path, (str, bytes, os.PathLike)) or isinstance(path, int):
             return
-        if mode is not None and any(flag in str(mode) for flag in "wax+"):
-            return
         _GUARD.busy = True
         try:
             full = os.path.realpath(os.fsdecode(path))
+            if mode is not None and any(flag in str(mode) for flag in "wax+"):
+                seen.add(full)
+                return
             if (full in seen or full.endswith((".py", ".pyc", ".so", ".pth"))
                     or full.startswith(excluded) or not os.path.isfile(full)):
                 return

@@ -64,7 +64,10 @@ def _executor(workers: int, dask: Optional[str]):
             from distributed import Client  # pylint: disable=import-outside-toplevel
         except ImportError:
             raise ConfigError("--dask needs Dask: pip install 'jupyter-mlops[dask]'") from None
-        client = Client(dask, timeout="30s")
+        try:
+            client = Client(dask, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
         return client, lambda argvs, home: client.gather(
             client.map(run_one, argvs, [home] * len(argvs), pure=False))
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -78,11 +81,11 @@ def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
     nb, nb_path, typed = prepare(notebook, parameters)
     grid = typed.grid()
     store = RunStore(home or find_home(nb_path.parent))
+    resource, dispatch = _executor(workers, dask)
     sweep_id = store.create_sweep(nb.path, typed.values)
     if announce is not None:
         announce(sweep_id)
     argvs = [_argv(nb_path, values, sweep_id) for values in grid]
-    resource, dispatch = _executor(workers, dask)
     try:
         run_ids = dispatch(argvs, str(store.home))
     finally:
