@@ -66,8 +66,13 @@ def log_artifact(path: Union[str, "os.PathLike[str]"], name: Optional[str] = Non
 
 
 def _excluded_roots() -> tuple[str, ...]:
+    home = Path.home()
+    # The Python installation and tool caches/configs (matplotlib's font cache, ...) are not data.
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/proc", "/sys", "/dev", "/etc",
-             "/usr", str(Path.home() / ".ipython"), str(Path.home() / ".local")}
+             "/usr", *(str(home / d) for d in (".ipython", ".local", ".cache", ".config",
+                                                ".jupyter", ".matplotlib"))}
+    roots |= {os.environ[v] for v in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
+              if os.environ.get(v)}
     roots |= {p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p}
     run_dir = _run_dir()
     if run_dir is not None:
