@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -96,9 +97,13 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
     executed = run_dir / EXECUTED
     numbers = {c.cell_id: c.number for c in nb.cells}
     kernel = nb.kernel_name or "python3"  # papermill alone fails with "No kernel name found"
+    # git and the installed-package scan take a moment: do them while the kernel works.
+    lineage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
+    git = lineage.submit(git_state, nb_path.parent)
+    env = lineage.submit(environment)
+    lineage.shutdown(wait=False)
     store.update(run_id, status="running", started=time.time(), record={
-        "notebook_path": str(nb_path), "kernel": kernel, "git": git_state(nb_path.parent),
-        "environment": environment(), "cells": cell_hashes(nb),
+        "notebook_path": str(nb_path), "kernel": kernel, "cells": cell_hashes(nb),
         "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
                   "stderr": str(run_dir / "stderr.txt"),
                   "kernel_log": str(run_dir / "kernel.log")},
@@ -132,6 +137,7 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
         store.add_metrics(run_id, _jsonl(run_dir / METRICS_FILE))
         store.update(run_id, status=status, ended=time.time(), record={
             "ending": ending, "error": error, "inputs": recorded_inputs(run_dir),
+            "git": git.result(), "environment": env.result(),
             "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
         })
     return store.get(run_id)

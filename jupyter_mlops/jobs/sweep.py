@@ -1,8 +1,8 @@
 """Sweeps: a grid of parameter values, each a recorded run, in parallel locally or on Dask.
 
-Every run is the same ``python -m jupyter_mlops run`` subprocess whichever executor starts it,
-so a run on a Dask worker is recorded exactly like a local one (the store must be on a file
-system the workers share; here they run on the same machine).
+Locally, runs go in threads of this process (each drives its own kernel). On Dask, each run is
+a ``python -m jupyter_mlops run`` subprocess started by a worker, recorded exactly like a local
+run (the store must be on a file system the workers share; here they run on one machine).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from ..errors import ConfigError
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
-from .run import prepare
+from .run import execute_run, prepare
 
 
 @dataclass(frozen=True)
@@ -58,20 +58,25 @@ def run_one(argv: list[str], home: str) -> str:
         raise RuntimeError(f"run did not start: {done.stderr.strip()[-500:]}") from None
 
 
-def _executor(workers: int, dask: Optional[str]):
-    if dask:
-        try:
-            from distributed import Client  # pylint: disable=import-outside-toplevel
-        except ImportError:
-            raise ConfigError("--dask needs Dask: pip install 'jupyter-mlops[dask]'") from None
-        try:
-            client = Client(dask, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
-        return client, lambda argvs, home: client.gather(
-            client.map(run_one, argvs, [home] * len(argvs), pure=False))
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    return pool, lambda argvs, home: list(pool.map(run_one, argvs, [home] * len(argvs)))
+def _dask_client(dask: str):
+    try:
+        from distributed import Client  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise ConfigError("--dask needs Dask: pip install 'jupyter-mlops[dask]'") from None
+    try:
+        return Client(dask, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
+
+
+def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
+           workers: int) -> list[str]:
+    """Runs in threads of this process: each waits on its own kernel, and the imports and
+    interpreter start-up a subprocess per run would pay are paid once."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mlops-run") as pool:
+        runs = pool.map(lambda values: execute_run(store, nb, nb_path, values,
+                                                   sweep_id=sweep_id), grid)
+        return [run.id for run in runs]
 
 
 def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
@@ -81,15 +86,19 @@ def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
     nb, nb_path, typed = prepare(notebook, parameters)
     grid = typed.grid()
     store = RunStore(home or find_home(nb_path.parent))
-    resource, dispatch = _executor(workers, dask)
+    client = _dask_client(dask) if dask else None
     sweep_id = store.create_sweep(nb.path, typed.values)
     if announce is not None:
         announce(sweep_id)
-    argvs = [_argv(nb_path, values, sweep_id) for values in grid]
-    try:
-        run_ids = dispatch(argvs, str(store.home))
-    finally:
-        resource.close() if hasattr(resource, "close") else resource.shutdown()
+    if client is None:
+        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers)
+    else:
+        argvs = [_argv(nb_path, values, sweep_id) for values in grid]
+        try:
+            run_ids = client.gather(client.map(run_one, argvs, [str(store.home)] * len(argvs),
+                                               pure=False))
+        finally:
+            client.close()
     return SweepOutcome(sweep_id, tuple(store.get(r) for r in run_ids), typed.warnings)
 
 

@@ -1,0 +1,96 @@
+"""Training-job overhead and sweep speed-up, measured against baselines in the same run.
+
+    python benchmarks/bench_jobs.py [--repeat 3]
+
+1. One small notebook, each as a fresh process: ``jupyter mlops run`` (recorded: lineage,
+   audit hook, store) against plain ``papermill`` and against bare ``nbclient``
+   (target: at most 1.10x nbclient).
+2. A 4-run sweep with ``--workers 2`` against 4 sequential papermill runs (target: <= 0.6x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+NBCLIENT = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, kernel_name="python3").execute()
+"""
+
+
+def notebook(path: Path) -> Path:
+    """A small training notebook: parameters, pandas + scikit-learn, a metric."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell("alpha = 1.0\n")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import pandas as pd\nfrom sklearn.datasets import load_diabetes\n"
+                                  "from sklearn.linear_model import Ridge"),
+        params,
+        nbformat.v4.new_code_cell("X, y = load_diabetes(return_X_y=True, as_frame=True)\n"
+                                  "model = Ridge(alpha=alpha).fit(X, y)\n"
+                                  "score = model.score(X, y)\nprint(score)"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+def timed(argv: list[str], cwd: Path, repeat: int, env: dict) -> float:
+    """Median wall seconds of ``argv`` as a fresh process."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env,
+                              check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return statistics.median(times)
+
+
+def main() -> int:
+    """Run both benchmarks and print ratios against their baselines."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
+        work = Path(tmp)
+        nb = notebook(work / "train.ipynb")
+        (work / "nbclient_run.py").write_text(NBCLIENT)
+        env = dict(os.environ, JUPYTER_MLOPS_HOME=str(work / ".mlops"))
+        bare = timed([py, "nbclient_run.py", str(nb)], work, args.repeat, env)
+        paper = timed([py, "-m", "papermill", str(nb), "out.ipynb", "-p", "alpha", "0.5",
+                       "--no-progress-bar"], work, args.repeat, env)
+        job = timed([py, "-m", "jupyter_mlops", "run", str(nb), "-p", "alpha", "0.5"], work,
+                    args.repeat, env)
+        print(f"bare nbclient          {bare:6.2f} s   (baseline)")
+        print(f"papermill              {paper:6.2f} s   ratio {paper / bare:.2f}x")
+        print(f"jupyter mlops run      {job:6.2f} s   ratio {job / bare:.2f}x "
+              "(target <= 1.10x nbclient)")
+        sequential = sum(timed([py, "-m", "papermill", str(nb), f"out{i}.ipynb", "-p", "alpha",
+                                str(0.1 * (i + 1)), "--no-progress-bar"], work, 1, env)
+                         for i in range(4))
+        sweep = timed([py, "-m", "jupyter_mlops", "run", str(nb), "-p", "alpha",
+                       "0.1,0.2,0.3,0.4", "--workers", "2"], work, 1, env)
+        print(f"4 papermill runs       {sequential:6.2f} s   (baseline)")
+        print(f"4-run sweep, 2 workers {sweep:6.2f} s   ratio {sweep / sequential:.2f}x "
+              "(target <= 0.6x)")
+    return 0 if job / bare <= 1.10 and sweep / sequential <= 0.6 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
