@@ -19,7 +19,11 @@ from typing import Callable, Optional
 from ..errors import ConfigError
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
+from .engine import ProgressCallback
 from .run import execute_run, prepare
+
+#: Given one run's parameter values, the progress callback for that run (local sweeps).
+ProgressFactory = Callable[[dict], Optional[ProgressCallback]]
 
 
 @dataclass(frozen=True)
@@ -70,18 +74,21 @@ def _dask_client(dask: str):
 
 
 def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
-           workers: int) -> list[str]:
+           workers: int, progress_for: Optional[ProgressFactory]) -> list[str]:
     """Runs in threads of this process: each waits on its own kernel, and the imports and
     interpreter start-up a subprocess per run would pay are paid once."""
+    def one(values: dict) -> str:
+        progress = progress_for(values) if progress_for else None
+        return execute_run(store, nb, nb_path, values, sweep_id=sweep_id, progress=progress).id
+
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mlops-run") as pool:
-        runs = pool.map(lambda values: execute_run(store, nb, nb_path, values,
-                                                   sweep_id=sweep_id), grid)
-        return [run.id for run in runs]
+        return list(pool.map(one, grid))
 
 
 def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
               dask: Optional[str] = None, home: Optional[os.PathLike] = None,
-              announce: Optional[Callable[[str], None]] = None) -> SweepOutcome:
+              announce: Optional[Callable[[str], None]] = None,
+              progress_for: Optional[ProgressFactory] = None) -> SweepOutcome:
     """Run every combination of the parameter values as a recorded run of one sweep."""
     nb, nb_path, typed = prepare(notebook, parameters)
     grid = typed.grid()
@@ -91,7 +98,7 @@ def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
     if announce is not None:
         announce(sweep_id)
     if client is None:
-        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers)
+        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers, progress_for)
     else:
         argvs = [_argv(nb_path, values, sweep_id) for values in grid]
         try:

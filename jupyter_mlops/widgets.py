@@ -1,0 +1,100 @@
+"""ipywidgets front end: start a job or a sweep from a notebook and watch it.
+
+Standard ipywidgets 8 only, so it works in JupyterLab and in Notebook 7 with no lab extension:
+
+    from jupyter_mlops.widgets import JobLauncher
+    JobLauncher("train.ipynb")          # a form from the parameters cell, and a Run button
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+from typing import Optional
+
+import ipywidgets as widgets
+
+from .errors import MlopsError
+
+
+class JobLauncher(widgets.VBox):
+    """A form built from the parameters cell, a Run button, a progress bar per run and a
+    metrics table when the runs are done. A comma list in a field makes a sweep."""
+
+    def __init__(self, notebook: os.PathLike, *, workers: int = 2,
+                 home: Optional[os.PathLike] = None) -> None:
+        from .extract.plan import notebook_parameters  # pylint: disable=import-outside-toplevel
+        from .notebook import read_notebook  # pylint: disable=import-outside-toplevel
+
+        self.notebook, self.workers, self.home = notebook, workers, home
+        self.fields = {
+            p.name: widgets.Text(value=p.default.strip("'\""), description=p.name,
+                                 tooltip=f"default {p.default} ({p.type_name or 'value'})")
+            for p in notebook_parameters(read_notebook(notebook))
+        }
+        self.button = widgets.Button(description="Run as training job", icon="play",
+                                     button_style="primary")
+        self.button.on_click(lambda _: self.start())
+        self.runs_box = widgets.VBox()
+        self.table = widgets.HTML()
+        self.message = widgets.HTML()
+        self.thread: Optional[threading.Thread] = None
+        self.runs: list = []
+        super().__init__([*self.fields.values(), self.button, self.message, self.runs_box,
+                          self.table])
+
+    def _values(self) -> dict:
+        return {name: field.value for name, field in self.fields.items()}
+
+    def _bar(self, values: dict):
+        label = ", ".join(f"{k}={v}" for k, v in values.items()) or "run"
+        bar = widgets.IntProgress(value=0, min=0, max=1, description="",
+                                  layout=widgets.Layout(width="50%"))
+        text = widgets.Label(f"{label}: starting")
+        self.runs_box.children = (*self.runs_box.children, widgets.HBox([bar, text]))
+
+        def update(where) -> None:
+            bar.max = where.total
+            bar.value = where.done
+            cell = f"cell {where.cell_number}" if where.cell_number else "parameters"
+            text.value = f"{label}: {where.done}/{where.total} ({cell})"
+        return update
+
+    def start(self, wait: bool = False) -> None:
+        """Start the job (or sweep) in a background thread; ``wait`` blocks until done."""
+        self.button.disabled = True
+        self.runs_box.children = ()
+        self.table.value = ""
+        self.message.value = ""
+        self.thread = threading.Thread(target=self._work, args=(self._values(),), daemon=True)
+        self.thread.start()
+        if wait:
+            self.thread.join()
+
+    def _work(self, values: dict) -> None:
+        from .jobs.sweep import run_sweep  # pylint: disable=import-outside-toplevel
+
+        try:
+            # One code path: a single run is a sweep of one, with its own progress bar.
+            outcome = run_sweep(self.notebook, values, workers=self.workers, home=self.home,
+                                progress_for=self._bar)
+            self.runs = list(outcome.runs)
+            self.table.value = metrics_table(self.runs)
+        except MlopsError as exc:
+            self.message.value = f"<b>Error:</b> {html.escape(str(exc))}"
+        finally:
+            self.button.disabled = False
+
+
+def metrics_table(runs: list) -> str:
+    """An HTML table: one row per run with status, parameters and metrics."""
+    names = sorted({m for r in runs for m in r.metrics})
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in ["run", "status", "parameters", *names])
+    rows = []
+    for run in runs:
+        params = ", ".join(f"{k}={v!r}" for k, v in run.parameters.items())
+        cells = [run.id, run.status, params] + [
+            f"{run.metrics[n]:.6g}" if n in run.metrics else "" for n in names]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
