@@ -225,14 +225,15 @@ def _run(args: argparse.Namespace) -> Outcome:
     is_sweep = any(isinstance(v, str) and "," in v for v in values.values())
     if is_sweep:
         outcome = run_sweep(args.notebook, values, workers=args.workers, dask=args.dask,
-                            announce=lambda s: _say(f"sweep {s}"))
+                            announce=lambda s: _say(f"sweep {s}"), tracking=args.tracking)
         ranked = sorted(outcome.runs, key=lambda r: r.id)
         text = "\n".join([f"sweep {outcome.sweep_id}: {len(ranked)} runs"]
                          + [_run_text(r) for r in ranked])
         payload = {"sweep_id": outcome.sweep_id, "runs": [r.to_dict() for r in ranked]}
         return Outcome(payload, text, outcome.exit_code, list(outcome.warnings))
     outcome = run_job(args.notebook, values, progress=_progress(args), timeout=args.timeout,
-                      sweep_id=args.sweep_id, announce=lambda r: _say(f"run {r}"))
+                      sweep_id=args.sweep_id, announce=lambda r: _say(f"run {r}"),
+                      tracking=args.tracking)
     return Outcome(outcome.run.to_dict(), _run_text(outcome.run), outcome.exit_code,
                    list(outcome.warnings))
 
@@ -246,6 +247,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel runs of a local sweep")
     p.add_argument("--dask", metavar="ADDRESS", help="run the sweep on this Dask scheduler")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--tracking", metavar="URI",
+                   help="mirror runs to MLflow: mlflow://HOST:PORT (or $JUPYTER_MLOPS_TRACKING)")
     p.add_argument("--sweep-id", help=argparse.SUPPRESS)
 
 

@@ -84,8 +84,12 @@ def _failure(exc: BaseException, numbers: dict, current: dict) -> tuple[str, str
 def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
                 sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
                 timeout: Optional[float] = None,
-                announce: Optional[Callable[[str], None]] = None) -> Run:
-    """Run the notebook with papermill as a recorded job; always returns the final record."""
+                announce: Optional[Callable[[str], None]] = None,
+                tracking: Optional[str] = None) -> Run:
+    """Run the notebook with papermill as a recorded job; always returns the final record.
+
+    ``tracking`` is an MLflow tracking URI the finished run is mirrored to.
+    """
     import papermill  # pylint: disable=import-outside-toplevel
 
     from . import engine  # pylint: disable=import-outside-toplevel,unused-import  # registers
@@ -140,7 +144,22 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
             "git": git.result(), "environment": env.result(),
             "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
         })
-    return store.get(run_id)
+    run = store.get(run_id)
+    if tracking:
+        run = _mirror(store, run, tracking)
+    return run
+
+
+def _mirror(store: RunStore, run: Run, uri: str) -> Run:
+    from .mlflow_tracker import mirror  # pylint: disable=import-outside-toplevel
+
+    try:
+        store.update(run.id, record={"mlflow": {"uri": uri,
+                                                "run_id": mirror(run, uri, store.run_dir(run.id))}})
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # local record is kept
+        store.update(run.id, record={"mlflow": {"uri": uri, "error": f"{type(exc).__name__}: "
+                                                                     f"{exc}"[:500]}})
+    return store.get(run.id)
 
 
 def _shown_path(nb_path: Path, store: RunStore) -> str:
@@ -162,13 +181,25 @@ def prepare(notebook: os.PathLike, parameters: dict) -> tuple[Notebook, Path, An
 def run_job(notebook: os.PathLike, parameters: Optional[dict] = None, *,
             home: Optional[os.PathLike] = None, progress: Optional[ProgressCallback] = None,
             timeout: Optional[float] = None, sweep_id: Optional[str] = None,
-            announce: Optional[Callable[[str], None]] = None) -> JobOutcome:
+            announce: Optional[Callable[[str], None]] = None,
+            tracking: Optional[str] = None) -> JobOutcome:
     """Execute ``notebook`` with ``parameters`` as one recorded job."""
     nb, nb_path, typed = prepare(notebook, parameters or {})
     grid = typed.grid()
     if len(grid) != 1:
         raise ConfigError("these parameters describe a sweep; use run_sweep", path=nb.path)
+    uri = resolve_tracking(tracking)
     store = RunStore(home or find_home(nb_path.parent))
     run = execute_run(store, nb, nb_path, grid[0], sweep_id=sweep_id, progress=progress,
-                      timeout=timeout, announce=announce)
+                      timeout=timeout, announce=announce, tracking=uri)
     return JobOutcome(run, typed.warnings)
+
+
+def resolve_tracking(value: Optional[str]) -> Optional[str]:
+    """The MLflow URI to mirror to (checked before any kernel starts), or None."""
+    from .mlflow_tracker import check_mlflow, tracking_uri  # pylint: disable=C0415
+
+    uri = tracking_uri(value)
+    if uri:
+        check_mlflow(uri)
+    return uri

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
 from .engine import ProgressCallback
-from .run import execute_run, prepare
+from .run import execute_run, prepare, resolve_tracking
 
 #: Given one run's parameter values, the progress callback for that run (local sweeps).
 ProgressFactory = Callable[[dict], Optional[ProgressCallback]]
@@ -43,9 +43,11 @@ class SweepOutcome:
         return next((c for c in codes if c), 0)
 
 
-def _argv(notebook: Path, values: dict, sweep_id: str) -> list[str]:
+def _argv(notebook: Path, values: dict, sweep_id: str, tracking: Optional[str]) -> list[str]:
     argv = [sys.executable, "-m", "jupyter_mlops", "run", str(notebook), "--json",
             "--sweep-id", sweep_id]
+    if tracking:
+        argv += ["--tracking", "mlflow+" + tracking]
     for name, value in values.items():
         text = value if isinstance(value, str) else json.dumps(value)
         argv += ["-p", name, text]
@@ -74,12 +76,14 @@ def _dask_client(dask: str):
 
 
 def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
-           workers: int, progress_for: Optional[ProgressFactory]) -> list[str]:
+           workers: int, progress_for: Optional[ProgressFactory],
+           tracking: Optional[str]) -> list[str]:
     """Runs in threads of this process: each waits on its own kernel, and the imports and
     interpreter start-up a subprocess per run would pay are paid once."""
     def one(values: dict) -> str:
         progress = progress_for(values) if progress_for else None
-        return execute_run(store, nb, nb_path, values, sweep_id=sweep_id, progress=progress).id
+        return execute_run(store, nb, nb_path, values, sweep_id=sweep_id, progress=progress,
+                           tracking=tracking).id
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mlops-run") as pool:
         return list(pool.map(one, grid))
@@ -88,9 +92,11 @@ def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
 def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
               dask: Optional[str] = None, home: Optional[os.PathLike] = None,
               announce: Optional[Callable[[str], None]] = None,
-              progress_for: Optional[ProgressFactory] = None) -> SweepOutcome:
+              progress_for: Optional[ProgressFactory] = None,
+              tracking: Optional[str] = None) -> SweepOutcome:
     """Run every combination of the parameter values as a recorded run of one sweep."""
     nb, nb_path, typed = prepare(notebook, parameters)
+    uri = resolve_tracking(tracking)
     grid = typed.grid()
     store = RunStore(home or find_home(nb_path.parent))
     client = _dask_client(dask) if dask else None
@@ -98,9 +104,9 @@ def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
     if announce is not None:
         announce(sweep_id)
     if client is None:
-        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers, progress_for)
+        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers, progress_for, uri)
     else:
-        argvs = [_argv(nb_path, values, sweep_id) for values in grid]
+        argvs = [_argv(nb_path, values, sweep_id, uri) for values in grid]
         try:
             run_ids = client.gather(client.map(run_one, argvs, [str(store.home)] * len(argvs),
                                                pure=False))

@@ -154,3 +154,10 @@ def test_runs_list_show_compare(project):
     loss = next(r for r in table["metrics"] if r["name"] == "loss")
     assert loss["values"] == [4.0, 2.0] and loss["differs"]
     assert cli("runs", "show", "nope", cwd=project).returncode == 2
+
+
+def test_cell_timeout_has_its_own_exit_code(project):
+    write_notebook(project / "job.ipynb", [PARAMS, "import time\ntime.sleep(30)"], kernel=False)
+    done = cli("run", "job.ipynb", "--timeout", "2", "--json", cwd=project)
+    assert done.returncode == 4, done.stderr
+    assert json.loads(done.stdout)["ending"] == "timeout"
