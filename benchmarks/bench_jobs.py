@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
+from common import timed
 
 NBCLIENT = """
 import sys, nbformat
@@ -46,19 +44,6 @@ def notebook(path: Path) -> Path:
     ]
     nbformat.write(nb, path)
     return path
-
-
-def timed(argv: list[str], cwd: Path, repeat: int, env: dict) -> float:
-    """Median wall seconds of ``argv`` as a fresh process."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env,
-                              check=False)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
-    return statistics.median(times)
 
 
 def main() -> int:

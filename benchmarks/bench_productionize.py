@@ -17,14 +17,12 @@ pay interpreter start-up and imports.
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
+from common import timed
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "churn" / "churn.ipynb"
@@ -67,18 +65,6 @@ def big_notebook(path: Path, cells: int) -> Path:
     add("score = r2_score(y, model.predict(X))\nscore", "evaluation")
     nbformat.write(nb, path)
     return path
-
-
-def timed(argv: list[str], cwd: Path, repeat: int) -> float:
-    """Median wall seconds of ``argv`` as a fresh process; fails loudly if it fails."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
-    return statistics.median(times)
 
 
 def main() -> int:

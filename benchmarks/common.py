@@ -1,0 +1,22 @@
+"""Shared by the benchmarks: wall time of a command as a fresh process."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+
+def timed(argv: list[str], cwd: Path, repeat: int, env: Optional[dict] = None) -> float:
+    """Median wall seconds of ``argv`` over ``repeat`` fresh processes; exit if it fails."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env,
+                              check=False)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    return statistics.median(times)
