@@ -29,3 +29,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
     attribute = "run_job" if name == "run" else name
     return getattr(importlib.import_module(module), attribute)
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """How jupyter_server finds the extension (enabled by jupyter-config on install)."""
+    return [{"module": "jupyter_mlops.server"}]
