@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.utils import url_path_join
 
-from .handlers import ROUTES, Tasks
+from .handlers import ROUTES, Jobs, Tasks
 
 
 def load_jupyter_server_extension(serverapp) -> None:
@@ -15,6 +15,7 @@ def load_jupyter_server_extension(serverapp) -> None:
     base = url_path_join(web_app.settings["base_url"], "mlops", "api")
     web_app.settings["mlops_tasks"] = Tasks(ThreadPoolExecutor(
         max_workers=2, thread_name_prefix="mlops-task"))
+    web_app.settings["mlops_jobs"] = Jobs()
     web_app.add_handlers(".*$", [(url_path_join(base, path), handler)
                                  for path, handler in ROUTES])
     serverapp.log.info("jupyter-mlops: API at %s", base)

@@ -7,7 +7,13 @@ server root; anything resolving outside it (``..``, absolute paths, symlinks out
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -215,9 +221,132 @@ class TaskHandler(MlopsHandler):
         self.finish(json.dumps(task))
 
 
+class RunRequest(BaseModel):
+    """``POST runs``: a notebook and its parameter values (a comma list is a sweep)."""
+
+    path: str
+    parameters: dict[str, Any] = {}
+
+
+class Jobs:
+    """Training jobs the server started: each a ``jupyter mlops run`` process, so a job
+    survives nothing it should not share with the server, and cancel is a SIGTERM (which the
+    run records as cancelled). A reader thread turns its progress lines into live state."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, dict] = {}
+        self.lock = threading.Lock()
+
+    def start(self, notebook: Path, parameters: dict, home: Path) -> tuple[str, str]:
+        """Start the run; return ("run" or "sweep", its id) once the process announced it."""
+        argv = [sys.executable, "-m", "jupyter_mlops", "run", str(notebook)]
+        for name, value in parameters.items():
+            argv += ["-p", str(name), value if isinstance(value, str) else json.dumps(value)]
+        proc = subprocess.Popen(argv, cwd=notebook.parent, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, JUPYTER_MLOPS_HOME=str(home)))
+        first = proc.stderr.readline().strip()
+        if not first.startswith(("run ", "sweep ")):
+            rest = proc.stderr.read()
+            proc.wait()
+            raise ConfigError((first + "\n" + rest).strip().removeprefix("error: "))
+        kind, run_id = first.split()[:2]
+        state = {"proc": proc, "done": 0, "total": None, "cell": None}
+        with self.lock:
+            self.live[run_id] = state
+        threading.Thread(target=self._follow, args=(run_id, state), daemon=True).start()
+        return kind, run_id
+
+    def _follow(self, run_id: str, state: dict) -> None:
+        for line in state["proc"].stderr:
+            match = re.match(r"\s*\[(\d+)/(\d+)\] (.*)", line)
+            if match:
+                with self.lock:
+                    state.update(done=int(match[1]) - 1, total=int(match[2]), cell=match[3])
+        state["proc"].wait()
+        with self.lock:
+            self.live.pop(run_id, None)
+
+    def progress(self, run_id: str) -> Optional[dict]:
+        """Cells done / total and the current cell of a live run."""
+        with self.lock:
+            state = self.live.get(run_id)
+            return None if state is None else {k: state[k] for k in ("done", "total", "cell")}
+
+    def cancel(self, run_id: str) -> bool:
+        """SIGTERM a live run; False if it is not running here."""
+        with self.lock:
+            state = self.live.get(run_id)
+        if state is None:
+            return False
+        state["proc"].send_signal(signal.SIGTERM)
+        return True
+
+
+class RunsHandler(MlopsHandler):
+    """List runs; start a training job."""
+
+    def store(self):
+        """The run store of the server root's project."""
+        from ..store import RunStore, find_home  # pylint: disable=import-outside-toplevel
+
+        return RunStore(find_home(Path(self.settings["server_root_dir"]).expanduser()))
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        runs = await asyncio.to_thread(lambda: self.store().list())
+        self.finish(json.dumps({"runs": [self._with_progress(r.to_dict()) for r in runs]},
+                               default=str))
+
+    def _with_progress(self, data: dict) -> dict:
+        data.pop("environment", None)  # large; GET runs/{id} has it
+        data["progress"] = self.settings["mlops_jobs"].progress(data["id"])
+        return data
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = self.body(RunRequest)
+        notebook = self.confined(request.path)
+        home = self.store().home
+        try:
+            kind, run_id = await asyncio.to_thread(self.settings["mlops_jobs"].start, notebook,
+                                                   request.parameters, home)
+        except MlopsError as exc:
+            return self.fail(exc)
+        self.set_status(202)
+        return self.finish(json.dumps({kind: run_id}))
+
+
+class RunHandler(RunsHandler):
+    """One run (with live progress while it runs); DELETE cancels it."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:  # pylint: disable=arguments-differ
+        try:
+            run = await asyncio.to_thread(lambda: self.store().get(run_id))
+        except MlopsError as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+        data = run.to_dict()
+        data["progress"] = self.settings["mlops_jobs"].progress(run.id)
+        return self.finish(json.dumps(data, default=str))
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        if not self.settings["mlops_jobs"].cancel(run_id):
+            raise tornado.web.HTTPError(409, f"run {run_id} is not running on this server")
+        self.set_status(202)
+        self.finish(json.dumps({"run": run_id, "status": "cancelling"}))
+
+
 ROUTES = [
     ("roles", RolesHandler),
     ("suggest", SuggestHandler),
     ("productionize", ProductionizeHandler),
     (r"tasks/(\w+)", TaskHandler),
+    ("runs", RunsHandler),
+    (r"runs/([\w-]+)", RunHandler),
 ]

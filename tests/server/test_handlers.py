@@ -116,3 +116,58 @@ async def test_bad_body_and_unknown_task(jp_fetch):
     assert code == 400
     code, _ = await fetch(jp_fetch, "tasks", "abc123")
     assert code == 404
+
+
+@pytest.fixture
+def job(jp_root_dir):
+    (jp_root_dir / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    from ..jobs.conftest import BODY, PARAMS  # pylint: disable=import-outside-toplevel
+
+    write_notebook(jp_root_dir / "job.ipynb", [PARAMS, *BODY], kernel=False)
+    write_notebook(jp_root_dir / "slow.ipynb", [PARAMS, "import time\ntime.sleep(60)"])
+    return jp_root_dir
+
+
+async def wait_for(jp_fetch, run_id, until=("succeeded", "failed", "cancelled")):
+    for _ in range(240):
+        code, run = await fetch(jp_fetch, "runs", run_id)
+        if code == 200 and run["status"] in until:
+            return run
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"run {run_id} did not reach {until}")
+
+
+@pytest.mark.slow
+async def test_start_a_job_and_follow_it(jp_fetch, job):
+    code, data = await fetch(jp_fetch, "runs", method="POST",
+                             body={"path": "job.ipynb", "parameters": {"epochs": 2}})
+    assert code == 202, data
+    run = await wait_for(jp_fetch, data["run"])
+    assert run["status"] == "succeeded" and run["metrics"] == {"loss": 4.0}
+    assert run["parameters"] == {"epochs": 2}
+    code, listed = await fetch(jp_fetch, "runs")
+    assert [r["id"] for r in listed["runs"]] == [data["run"]]
+    code, _ = await fetch(jp_fetch, "runs", "no-such-run")
+    assert code == 404
+
+
+@pytest.mark.slow
+async def test_cancel_a_running_job(jp_fetch, job):
+    code, data = await fetch(jp_fetch, "runs", method="POST", body={"path": "slow.ipynb"})
+    run_id = data["run"]
+    running = await wait_for(jp_fetch, run_id, until=("running",))
+    for _ in range(60):
+        code, running = await fetch(jp_fetch, "runs", run_id)
+        if (running.get("progress") or {}).get("done", 0) >= 1:
+            break
+        await asyncio.sleep(0.5)
+    assert running["progress"]["total"] == 2 and "cell 2" in running["progress"]["cell"]
+    code, _ = await fetch(jp_fetch, "runs", run_id, method="DELETE")
+    assert code == 202
+    assert (await wait_for(jp_fetch, run_id))["status"] == "cancelled"
+
+
+async def test_bad_parameter_is_refused_before_a_kernel(jp_fetch, job):
+    code, data = await fetch(jp_fetch, "runs", method="POST",
+                             body={"path": "job.ipynb", "parameters": {"epochs": "ten"}})
+    assert code == 400 and "expects an int" in data["message"]
