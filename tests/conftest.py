@@ -8,6 +8,9 @@ from typing import Callable, Sequence, Union
 import nbformat
 import pytest
 
+# pytest only honours pytest_plugins in the top-level conftest; the server tests use it.
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 

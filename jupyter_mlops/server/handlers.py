@@ -176,6 +176,24 @@ class SuggestHandler(MlopsHandler):
         return self.finish(json.dumps({"suggestions": [s.to_dict() for s in suggest_roles(nb)]}))
 
 
+class ParametersHandler(MlopsHandler):
+    """The parameters cell's names, defaults and types: the Run dialog's form."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from ..extract.plan import notebook_parameters  # pylint: disable=import-outside-toplevel
+        from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
+
+        try:
+            nb = read_notebook(self.confined(self.get_query_argument("path", None)))
+        except MlopsError as exc:
+            return self.fail(exc)
+        return self.finish(json.dumps({"parameters": [
+            {"name": p.name, "default": p.default, "type": p.type_name}
+            for p in notebook_parameters(nb)]}))
+
+
 class ProductionizeRequest(BaseModel):
     """``POST productionize``."""
 
@@ -302,7 +320,16 @@ class RunsHandler(MlopsHandler):
     def _with_progress(self, data: dict) -> dict:
         data.pop("environment", None)  # large; GET runs/{id} has it
         data["progress"] = self.settings["mlops_jobs"].progress(data["id"])
+        data["executed_path"] = self._client_path((data.get("files") or {}).get("executed"))
         return data
+
+    def _client_path(self, path: Optional[str]) -> Optional[str]:
+        """A file of a run as the UI can open it (relative to the root), None if outside."""
+        if not path:
+            return None
+        root = Path(self.settings["server_root_dir"]).expanduser().resolve()
+        resolved = Path(path).resolve()
+        return self.relative(resolved) if root in resolved.parents else None
 
     @tornado.web.authenticated
     @authorized
@@ -331,6 +358,7 @@ class RunHandler(RunsHandler):
             raise tornado.web.HTTPError(404, str(exc)) from None
         data = run.to_dict()
         data["progress"] = self.settings["mlops_jobs"].progress(run.id)
+        data["executed_path"] = self._client_path((data.get("files") or {}).get("executed"))
         return self.finish(json.dumps(data, default=str))
 
     @tornado.web.authenticated
@@ -345,6 +373,7 @@ class RunHandler(RunsHandler):
 ROUTES = [
     ("roles", RolesHandler),
     ("suggest", SuggestHandler),
+    ("parameters", ParametersHandler),
     ("productionize", ProductionizeHandler),
     (r"tasks/(\w+)", TaskHandler),
     ("runs", RunsHandler),

@@ -2,9 +2,6 @@
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-
 @pytest.fixture
 def jp_server_config(jp_server_config):  # noqa: F811 - pytest-jupyter's fixture, extended
     return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True},

@@ -145,6 +145,7 @@ async def test_start_a_job_and_follow_it(jp_fetch, job):
     run = await wait_for(jp_fetch, data["run"])
     assert run["status"] == "succeeded" and run["metrics"] == {"loss": 4.0}
     assert run["parameters"] == {"epochs": 2}
+    assert run["executed_path"] == f".mlops/runs/{data['run']}/executed.ipynb"
     code, listed = await fetch(jp_fetch, "runs")
     assert [r["id"] for r in listed["runs"]] == [data["run"]]
     code, _ = await fetch(jp_fetch, "runs", "no-such-run")
@@ -171,3 +172,15 @@ async def test_bad_parameter_is_refused_before_a_kernel(jp_fetch, job):
     code, data = await fetch(jp_fetch, "runs", method="POST",
                              body={"path": "job.ipynb", "parameters": {"epochs": "ten"}})
     assert code == 400 and "expects an int" in data["message"]
+
+
+async def test_parameters_form_comes_from_the_parameters_cell(jp_fetch, job):
+    code, data = await fetch(jp_fetch, "parameters", params={"path": "job.ipynb"})
+    assert code == 200
+    assert data["parameters"] == [
+        {"name": "epochs", "default": "3", "type": "int"},
+        {"name": "lr", "default": "0.5", "type": "float"},
+        {"name": "label", "default": "'base'", "type": "str"},
+    ]
+    code, _ = await fetch(jp_fetch, "parameters", params={"path": "../job.ipynb"})
+    assert code == 403
