@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from ._version import __version__
+from .cli_models import configure as configure_lifecycle
 from .errors import ConfigError, MlopsError
 
 
@@ -348,6 +349,9 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
     ("reproduce", "re-run a run with its recorded inputs; exit 1 on any mismatch",
      _configure_reproduce, _reproduce),
 ]
+
+
+configure_lifecycle(COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

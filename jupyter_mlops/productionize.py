@@ -18,6 +18,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -169,6 +170,7 @@ def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[s
     data = {
         "generated_by": "jupyter-mlops",
         "tool_version": __version__,
+        "generator_sha256": generator_sha256(),
         "notebook": os.path.basename(nb.path),
         "notebook_dir": notebook_dir,
         "notebook_sha256": nb.sha256,
@@ -180,6 +182,21 @@ def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[s
         "files": {rel: sha256_text(text) for rel, text in sorted(files.items())},
     }
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+@functools.lru_cache(maxsize=1)
+def generator_sha256() -> str:
+    """A digest of the code and templates that write packages: a cached result is reused only
+    when they are unchanged, even between two builds of the same version."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("templates/**/*"), *root.glob("extract/*.py"),
+                        *root.glob("package/*.py"), root / "productionize.py",
+                        root / "recording.py"]):
+        if path.is_file():
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _notebook_sha256(notebook: PathLike) -> Optional[str]:
@@ -196,6 +213,7 @@ def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[Production
         manifest is None
         or manifest.get("notebook_sha256") != _notebook_sha256(notebook)
         or manifest.get("tool_version") != __version__
+        or manifest.get("generator_sha256") != generator_sha256()
         or manifest.get("recorded") != execute
         or edited_files(out, manifest)
         or missing_files(out, manifest)

@@ -101,12 +101,17 @@ def _stmts(tree: ast.AST) -> list[ast.stmt]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
 
 
+def formatted(text: str) -> str:
+    """``text`` in the one pinned style of generated code."""
+    return black.format_str(text, mode=BLACK_MODE)
+
+
 def format_module(path: str, builder: _Builder) -> Module:
     """Format with black and carry each statement's cell origin over to the formatted lines."""
     raw = builder.text()
-    formatted = black.format_str(raw, mode=BLACK_MODE)
+    text = formatted(raw)
     line_map: dict[int, tuple[int, int]] = {}
-    before, after = _stmts(ast.parse(raw)), _stmts(ast.parse(formatted))
+    before, after = _stmts(ast.parse(raw)), _stmts(ast.parse(text))
     starts = [origin[0] for origin in builder.origins]  # emitted in line order
     if len(before) == len(after):
         for old, new in zip(before, after):  # ast.walk is breadth-first: inner nodes win
@@ -115,7 +120,7 @@ def format_module(path: str, builder: _Builder) -> Module:
                 origin = _origin(builder.origins, starts, raw_line)
                 if origin is not None:
                     line_map[line] = origin
-    return Module(path, formatted, line_map)
+    return Module(path, text, line_map)
 
 
 def _origin(origins, starts: list[int], raw_line: int) -> Optional[tuple[int, int]]:

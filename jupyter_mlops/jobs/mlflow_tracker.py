@@ -84,3 +84,21 @@ def mirror(run: Run, uri: str, run_dir: Path) -> str:
     client.set_terminated(mlflow_id, status=_STATUS.get(run.status, "FAILED"),
                           end_time=int((run.ended or time.time()) * 1000))
     return mlflow_id
+
+
+def register_model(uri: str, mlflow_run_id: str, version) -> str:
+    """Upload a registered version's model to its MLflow run and create a model version in
+    MLflow's registry under the same name; return MLflow's version number."""
+    client = _client(uri)
+    client.log_artifacts(mlflow_run_id, str(version.path / "model"), artifact_path="model")
+    try:
+        client.create_registered_model(version.name)
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # exists already
+        if "RESOURCE_ALREADY_EXISTS" not in str(exc) and "already exists" not in str(exc):
+            raise
+    source = client.get_run(mlflow_run_id).info.artifact_uri.rstrip("/") + "/model"
+    created = client.create_model_version(
+        version.name, source, run_id=mlflow_run_id,
+        tags={"mlops.version": str(version.version), "mlops.run_id": version.run_id,
+              "mlops.notebook_sha256": version.record.get("notebook_sha256") or ""})
+    return str(created.version)

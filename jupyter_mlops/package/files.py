@@ -185,6 +185,8 @@ def generate_modules(plan: Plan, package: str, recording: Optional[Recording]) -
         modules.append(train_module(plan, package, name))
     if plan.model is not None:
         modules.append(score_module(plan, package, name, recording))
+        serve = template("serve.py.tmpl").substitute(package=package, notebook=name)
+        modules.append(Module(f"{package}/serve.py", codegen.formatted(serve), {}))
     return modules
 
 
@@ -220,6 +222,10 @@ def support_files(plan: Plan, package: str, modules: list[Module], env: Environm
     if plan.model is not None and "training" in plan.functions:
         files["tests/test_score.py"] = template("tests/test_score.py.tmpl").substitute(
             package=package)
+        files["tests/test_serve.py"] = template("tests/test_serve.py.tmpl").substitute(
+            package=package)
+        files["Dockerfile"] = template("Dockerfile.tmpl").substitute(
+            package=package, notebook=name, python_minor=env.python_minor)
         if recording is not None:
             files["tests/test_equivalence.py"] = template(
                 "tests/test_equivalence.py.tmpl").substitute(package=package, notebook=name)

@@ -52,8 +52,43 @@ MIGRATIONS = (
         grid TEXT NOT NULL
     );
     """,
+    # 2: the model registry. The audit log is append-only: triggers refuse UPDATE and DELETE.
+    (
+        """CREATE TABLE model_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            created REAL NOT NULL,
+            path TEXT NOT NULL,
+            record TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (name, version)
+        )""",
+        """CREATE TABLE registry_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            model TEXT NOT NULL,
+            version INTEGER,
+            action TEXT NOT NULL,
+            stage TEXT,
+            actor TEXT NOT NULL,
+            reason TEXT,
+            details TEXT NOT NULL DEFAULT '{}'
+        )""",
+        "CREATE INDEX registry_events_model ON registry_events (model, seq)",
+        """CREATE TRIGGER registry_events_no_update BEFORE UPDATE ON registry_events
+           BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END""",
+        """CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
+           BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END""",
+    ),
 )
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def _statements(migration) -> list[str]:
+    """A migration's statements: a tuple as given, or a script split on ``;``."""
+    if isinstance(migration, tuple):
+        return list(migration)
+    return [s for s in migration.split(";") if s.strip()]
 
 
 def find_home(start: Optional[os.PathLike] = None) -> Path:
@@ -75,8 +110,9 @@ def find_home(start: Optional[os.PathLike] = None) -> Path:
 
 
 def new_id(prefix: str = "") -> str:
-    """Sortable, readable ids: ``20261125-043012-a1b2``."""
-    return prefix + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+    """Sortable, readable ids: ``20261125-043012-a1b2c3``. Three random bytes keep many runs
+    started in the same second apart; ``create_run`` still retries on a clash."""
+    return prefix + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 @dataclass(frozen=True)
@@ -119,12 +155,13 @@ class RunStore:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "runs").mkdir(exist_ok=True)
         self.path = self.home / DB_NAME
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode; callers ``BEGIN IMMEDIATE`` for their writes."""
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=60000")
@@ -145,9 +182,8 @@ class RunStore:
             try:
                 # Another process may have migrated while we waited for the lock.
                 if db.execute("PRAGMA user_version").fetchone()[0] == number:
-                    for statement in MIGRATIONS[number].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                    for statement in _statements(MIGRATIONS[number]):
+                        db.execute(statement)
                     db.execute(f"PRAGMA user_version={number + 1}")
                 db.execute("COMMIT")
             except BaseException:
@@ -157,7 +193,7 @@ class RunStore:
     @property
     def schema_version(self) -> int:
         """The schema version this store is at."""
-        with self._connect() as db:
+        with self.connect() as db:
             return db.execute("PRAGMA user_version").fetchone()[0]
 
     def run_dir(self, run_id: str) -> Path:
@@ -167,9 +203,14 @@ class RunStore:
     def create_run(self, notebook: str, sha256: Optional[str], parameters: dict,
                    sweep_id: Optional[str] = None) -> str:
         """Insert a queued run and make its folder; return its id."""
-        run_id = new_id()
-        self.run_dir(run_id).mkdir(parents=True)
-        with self._connect() as db:
+        while True:
+            run_id = new_id()
+            try:
+                self.run_dir(run_id).mkdir(parents=True)
+                break
+            except FileExistsError:
+                continue
+        with self.connect() as db:
             db.execute(
                 "INSERT INTO runs (id, sweep_id, status, notebook, notebook_sha256, created, "
                 "parameters) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
@@ -181,7 +222,7 @@ class RunStore:
                started: Optional[float] = None, ended: Optional[float] = None,
                record: Optional[dict] = None) -> None:
         """Set the status, times, and merge ``record`` into the run's record."""
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
@@ -197,7 +238,7 @@ class RunStore:
 
     def add_metrics(self, run_id: str, metrics: list[dict]) -> None:
         """Store metrics (name, value, step); the last value of a name and step wins."""
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
                 "INSERT OR REPLACE INTO metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)",
@@ -209,14 +250,14 @@ class RunStore:
     def create_sweep(self, notebook: str, grid: dict) -> str:
         """Record a sweep (its grid of parameter values); return its id."""
         sweep_id = new_id("sweep-")
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("INSERT INTO sweeps (id, notebook, created, grid) VALUES (?, ?, ?, ?)",
                        (sweep_id, notebook, time.time(), json.dumps(grid)))
         return sweep_id
 
     def sweep(self, sweep_id: str) -> Optional[dict]:
         """A sweep with its grid, or None."""
-        with self._connect() as db:
+        with self.connect() as db:
             row = db.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
         return None if row is None else {**dict(row), "grid": json.loads(row["grid"])}
 
@@ -231,7 +272,7 @@ class RunStore:
 
     def get(self, run_id: str) -> Run:
         """One run by id (or unique id prefix); ConfigError if unknown."""
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id",
                               (run_id + "%",)).fetchall()
             if len(rows) != 1:
@@ -241,7 +282,7 @@ class RunStore:
 
     def list(self, sweep_id: Optional[str] = None, limit: int = 50) -> list[Run]:
         """Newest runs first (all runs of a sweep when ``sweep_id`` is given)."""
-        with self._connect() as db:
+        with self.connect() as db:
             if sweep_id:
                 rows = db.execute("SELECT * FROM runs WHERE sweep_id = ? ORDER BY id",
                                   (sweep_id,)).fetchall()

@@ -6,12 +6,16 @@ editing this file.
 
 import pandas as pd
 
+from .common import RANDOM_STATE
 
-def load_data(*, data_path: str = "customers.csv"):
+
+def load_data(*, data_path: str = "customers.csv", sample_fraction: float = 1.0):
     """Load the raw training data.
 
     Generated from notebook cell 6.
     """
     # notebook cell 6 (id load)
     df = pd.read_csv(data_path)
+    if sample_fraction < 1:
+        df = df.sample(frac=sample_fraction, random_state=RANDOM_STATE)
     return df

@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> dict:
         help="parameters cell default: %(default)s",
     )
     parser.add_argument(
+        "--sample-fraction",
+        dest="sample_fraction",
+        type=float,
+        default=1.0,
+        help="parameters cell default: %(default)s",
+    )
+    parser.add_argument(
         "--test-size",
         dest="test_size",
         type=float,
@@ -68,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--C", dest="C", type=float, default=1.0, help="parameters cell default: %(default)s"
     )
     args = parser.parse_args(argv)
-    df = load_data(data_path=args.data_path)
+    df = load_data(data_path=args.data_path, sample_fraction=args.sample_fraction)
     X, y = featurize(df)
     X_test, y_test, model = train(X, y, test_size=args.test_size, C=args.C)
     metrics = evaluate(model, X_test, y_test)

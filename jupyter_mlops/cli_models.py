@@ -1,0 +1,262 @@
+"""CLI adapters of the model lifecycle: register, models, validate, promote, serve, smoke, ci.
+
+Same contract as ``cli``: one core call, human text or ``--json``, exit 0/1/2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def _outcome(*args, **kwargs):
+    from .cli import Outcome  # pylint: disable=import-outside-toplevel  # cli imports us
+
+    return Outcome(*args, **kwargs)
+
+
+def _say(message: str) -> None:
+    print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def _store():
+    from .store import RunStore, find_home  # pylint: disable=import-outside-toplevel
+
+    return RunStore(find_home())
+
+
+def _time(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _version_text(item) -> str:
+    record = item.record
+    git = record.get("git") or {}
+    lines = [f"{item.ref}  stage {item.stage}  registered {_time(item.created)}",
+             f"  run: {item.run_id}", f"  notebook: {record.get('notebook')} "
+             f"(sha256 {str(record.get('notebook_sha256'))[:12]})",
+             f"  git: {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}",
+             f"  python: {(record.get('environment') or {}).get('python')}",
+             f"  package: {item.path / 'package'} (lint {record.get('lint_score')})",
+             "  metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in
+                                       sorted((record.get("metrics") or {}).items()))]
+    lines += [f"  input: {i['path']} sha256 {str(i.get('sha256'))[:12]}"
+              for i in record.get("inputs", [])]
+    return "\n".join(lines)
+
+
+def register(args: argparse.Namespace):
+    """``register RUN --name M``."""
+    from .registry.lifecycle import register as core  # pylint: disable=import-outside-toplevel
+
+    item = core(_store(), args.run, args.name, progress=_say)
+    return _outcome(item.to_dict(), f"registered {item.ref} from run {item.run_id}\n"
+                    + _version_text(item))
+
+
+def models(args: argparse.Namespace):
+    """``models list|show|audit|history``."""
+    from .registry import Registry  # pylint: disable=import-outside-toplevel
+    from .registry.lifecycle import history_at  # pylint: disable=import-outside-toplevel
+
+    store = _store()
+    registry = Registry(store)
+    if args.action == "list":
+        rows = [v for name in registry.names() for v in registry.versions(name)]
+        text = "\n".join(f"{v.ref:<24} {v.stage:<11} run {v.run_id}  " + ", ".join(
+            f"{k}={x:.4g}" for k, x in sorted((v.record.get('metrics') or {}).items()))
+            for v in rows)
+        return _outcome([v.to_dict() for v in rows], text or "no models registered yet")
+    if not args.model:
+        raise ConfigError(f"models {args.action} needs a model name")
+    name, _, version = args.model.partition(":")
+    if args.action == "show":
+        item = registry.get(name, version or None)
+        return _outcome(item.to_dict(), _version_text(item))
+    if args.action == "audit":
+        events = registry.events(name)
+        if not events:
+            registry.get(name)  # a clear error naming the models that exist
+        text = "\n".join(
+            f"{e['seq']:>4} {_time(e['at'])} {e['actor']:<10} v{e['version']} {e['action']}"
+            + (f" -> {e['stage']}" if e["stage"] else "")
+            + (" FORCED" if e["details"].get("forced") else "")
+            + (f" ({e['reason']})" if e["reason"] else "")
+            + (" PASSED" if e["details"].get("passed") else " FAILED"
+               if e["action"] == "validated" else "")
+            for e in events)
+        return _outcome({"model": name, "events": events}, text)
+    if not args.at:
+        raise ConfigError("models history needs --at DATE (e.g. 2026-11-25 or 2026-11-25T14:30)")
+    registry.get(name)
+    answer = history_at(store, name, args.at)
+    text = (f"{name} at {answer['at']}: production "
+            f"{'version ' + str(answer['production']) if answer['production'] else 'none'}, "
+            f"staging {'version ' + str(answer['staging']) if answer['staging'] else 'none'}")
+    return _outcome(answer, text)
+
+
+def validate(args: argparse.Namespace):
+    """``validate M VERSION``."""
+    from .registry.lifecycle import validate as core  # pylint: disable=import-outside-toplevel
+
+    tolerances = {}
+    for item in args.tolerance or []:
+        name, _, value = item.partition("=")
+        try:
+            tolerances[name] = float(value)
+        except ValueError:
+            raise ConfigError(f"--tolerance wants METRIC=CHANGE (e.g. accuracy=-0.01), "
+                              f"got {item!r}") from None
+    verdict = core(_store(), args.model, args.version, tolerances=tolerances,
+                   data=Path(args.data) if args.data else None, progress=_say)
+    return _outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
+
+
+def promote(args: argparse.Namespace):
+    """``promote M VERSION STAGE``."""
+    from .registry.lifecycle import promote as core  # pylint: disable=import-outside-toplevel
+
+    item, archived = core(_store(), args.model, args.version, args.stage, force=args.force,
+                          reason=args.reason)
+    text = f"{item.ref} is now at stage {item.stage}" + "".join(
+        f"\n  version {v} archived" for v in archived)
+    return _outcome({**item.to_dict(), "archived": archived}, text)
+
+
+def serve(args: argparse.Namespace):
+    """``serve DIR|M:VERSION --port P``: in the foreground until Ctrl-C or SIGTERM."""
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    from .registry import serving  # pylint: disable=import-outside-toplevel
+
+    target = serving.resolve(None, args.target)
+    with tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
+        model_dir = serving.ensure_model(target, Path(scratch), args.python, _say)
+        argv = serving.serve_argv(target, args.port, args.python, args.max_bytes)
+        env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
+            [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        _say(f"serving {target.label} on http://127.0.0.1:{args.port} (POST /score, "
+             "GET /health); Ctrl-C stops")
+        proc = subprocess.Popen(argv, cwd=target.notebook_dir, env=env)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            code = proc.wait()
+    return _outcome({"target": target.label, "exit_code": code}, "", 0 if code in (0, -15)
+                    else 1)
+
+
+def smoke(args: argparse.Namespace):
+    """``smoke DIR|M:VERSION``."""
+    from .registry import serving  # pylint: disable=import-outside-toplevel
+
+    result = serving.smoke(serving.resolve(None, args.target), args.python, _say)
+    return _outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
+                    "records scored as the notebook predicted; server stopped")
+
+
+def _find_notebook(project: Path) -> str:
+    from .notebook import read_notebook  # pylint: disable=import-outside-toplevel
+
+    skip = {".mlops", "build", ".ipynb_checkpoints", "node_modules", ".git"}
+    found = []
+    for path in sorted(project.rglob("*.ipynb")):
+        if skip & set(path.relative_to(project).parts):
+            continue
+        try:
+            if any(c.role for c in read_notebook(path).cells):
+                found.append(path.relative_to(project).as_posix())
+        except Exception:  # pylint: disable=broad-exception-caught  # not ours to judge here
+            continue
+    if len(found) != 1:
+        raise ConfigError("name the notebook with --notebook: "
+                          + (f"found {', '.join(found)}" if found else "no tagged notebook here"))
+    return found[0]
+
+
+def ci_init(args: argparse.Namespace):
+    """``ci init --provider github|azure``."""
+    from .registry import ci  # pylint: disable=import-outside-toplevel
+
+    project = Path(args.project).resolve()
+    notebook = args.notebook or _find_notebook(project)
+    path, items = ci.init(project, notebook, args.provider, out=args.out, model=args.model,
+                          sample_fraction=args.sample_fraction, force=args.force)
+    return _outcome({"path": str(path), "provider": args.provider,
+                     "steps": ci.to_json(items)},
+                    f"wrote {path}:\n{ci.describe(items)}")
+
+
+def _target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="DIR|M:VERSION",
+                   help="a productionized package folder or a registered model version")
+    p.add_argument("--python", help="interpreter of the environment to serve from "
+                   "(default: this one)")
+
+
+def configure(commands: list) -> None:
+    """Append the lifecycle subcommands to the CLI's command table."""
+    def reg(p):
+        p.add_argument("run", help="run id, or 'latest' for the newest succeeded run")
+        p.add_argument("--name", required=True, help="model name")
+
+    def mod(p):
+        p.add_argument("action", choices=["list", "show", "audit", "history"])
+        p.add_argument("model", nargs="?", help="NAME or NAME:VERSION")
+        p.add_argument("--at", help="history: the date or time to ask about (UTC)")
+
+    def val(p):
+        p.add_argument("model")
+        p.add_argument("version", help="a number, 'latest' or 'staging'")
+        p.add_argument("--tolerance", action="append", metavar="METRIC=CHANGE",
+                       help="accuracy=-0.01: may drop by at most 0.01; rmse=0.5: may rise by "
+                            "at most 0.5 (also [tool.jupyter-mlops.validate] in pyproject.toml)")
+        p.add_argument("--data", help="evaluation data file with the label column (.csv, "
+                       ".parquet, .json); default: the candidate's training data")
+
+    def pro(p):
+        p.add_argument("model")
+        p.add_argument("version")
+        p.add_argument("stage", choices=["staging", "production", "archived", "none"])
+        p.add_argument("--force", action="store_true", help="promote without a passed "
+                       "validation (needs --reason; recorded in the audit log)")
+        p.add_argument("--reason", help="why, for the audit log")
+
+    def srv(p):
+        _target(p)
+        p.add_argument("--port", type=int, default=8080)
+        p.add_argument("--max-bytes", type=int, default=1_000_000,
+                       help="largest request body accepted (413 above)")
+
+    def cii(p):
+        p.add_argument("action", choices=["init"])
+        p.add_argument("--provider", choices=["github", "azure"], default="github")
+        p.add_argument("--notebook", help="the notebook (default: the one tagged notebook)")
+        p.add_argument("--model", help="model name (default: the notebook's name)")
+        p.add_argument("--out", help="package folder (default: build/<notebook>)")
+        p.add_argument("--sample-fraction", type=float, default=0.3,
+                       help="sample_fraction for pull-request training jobs")
+        p.add_argument("--project", default=".", help="repository root (default: .)")
+        p.add_argument("--force", action="store_true", help="replace an existing workflow")
+
+    commands += [
+        ("register", "register a run's model as a new version with its lineage", reg,
+         register),
+        ("models", "list, show, audit and history of registered models", mod, models),
+        ("validate", "compare a version with production and check its input; exit 1 on fail",
+         val, validate),
+        ("promote", "move a version to a stage (needs a passed validation)", pro, promote),
+        ("serve", "serve score.py over HTTP on 127.0.0.1 (POST /score, GET /health)", srv,
+         serve),
+        ("smoke", "start the server, send the recorded sample, compare, stop", _target, smoke),
+        ("ci", "write a CI workflow running these commands", cii, ci_init),
+    ]

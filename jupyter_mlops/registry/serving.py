@@ -1,0 +1,196 @@
+"""Serve a generated package's ``score.py`` locally, and the smoke test ("test deployment"):
+start the server, send the recorded sample, compare with the recorded predictions, stop.
+
+The server is the package's own ``serve`` module run by the package's interpreter, so what is
+smoke-tested is what the Dockerfile runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
+from ..store import RunStore
+from .lifecycle import MODEL_DIR, PACKAGE_DIR, package_python
+from .store import Registry
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to serve: a package folder, its import name and a folder holding model.pkl."""
+
+    package_dir: Path
+    package: str
+    model_dir: Optional[Path]
+    notebook_dir: Path
+    label: str
+
+
+def resolve(store_home: Optional[Path], spec: str) -> Target:
+    """``DIR`` (a productionized package) or ``NAME:VERSION`` from the registry."""
+    path = Path(spec)
+    if (path / "mlops-manifest.json").is_file():
+        manifest = json.loads((path / "mlops-manifest.json").read_text(encoding="utf-8"))
+        trained = path / "outputs"
+        return Target(path.resolve(), manifest["package"],
+                      trained if (trained / "model.pkl").exists() else None,
+                      (path / manifest.get("notebook_dir", ".")).resolve(), str(path))
+    if path.exists():
+        raise ConfigError(f"{spec} is not a productionized package (no mlops-manifest.json)")
+    name, _, version = spec.partition(":")
+    if not version:
+        raise ConfigError(f"{spec!r}: give a package folder or a registered NAME:VERSION")
+    from ..store import find_home  # pylint: disable=import-outside-toplevel
+
+    item = Registry(RunStore(store_home or find_home())).get(name, version)
+    return Target(item.path / PACKAGE_DIR, item.record["package"], item.path / MODEL_DIR,
+                  Path(item.record["notebook"]).parent, item.ref)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _server_env(target: Target, model_dir: Path) -> dict:
+    return dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
+        [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+
+
+def serve_argv(target: Target, port: int, python: Optional[str] = None,
+               max_bytes: Optional[int] = None) -> list[str]:
+    """The command line of the package's HTTP server."""
+    argv = [python or sys.executable, "-m", f"{target.package}.serve", "--host", HOST,
+            "--port", str(port)]
+    return argv + (["--max-bytes", str(max_bytes)] if max_bytes else [])
+
+
+def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
+                 progress: Callable[[str], None] = lambda _: None) -> Path:
+    """The folder with model.pkl: the target's, or one trained now into ``scratch``."""
+    if target.model_dir is not None and (target.model_dir / "model.pkl").exists():
+        return target.model_dir
+    if not (target.package_dir / target.package / "train.py").exists():
+        raise ConfigError(f"{target.label} has no trained model and no train module")
+    progress(f"no trained model in {target.label}: training one with "
+             f"`python -m {target.package}.train`")
+    package_python(target.package_dir, ["-m", f"{target.package}.train", "--model-dir",
+                                        str(scratch)], cwd=target.notebook_dir, python=python)
+    return scratch
+
+
+@contextmanager
+def running_server(target: Target, model_dir: Path, python: Optional[str] = None,
+                   timeout: float = 120) -> Iterator[str]:
+    """Start the server on a free port, wait for ``/health``; stop it afterwards."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(serve_argv(target, port, python), cwd=target.notebook_dir,
+                                env=_server_env(target, model_dir), stdout=subprocess.DEVNULL,
+                                stderr=log)
+        url = f"http://{HOST}:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise ExecutionError(f"the scoring server of {target.label} exited:\n"
+                                         + log.read().decode("utf-8", "replace")[-1500:])
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise ExecutionError(f"the scoring server of {target.label} did not answer "
+                                         f"within {timeout:.0f} s")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def post_json(url: str, body: bytes, timeout: float = 60) -> tuple[int, dict]:
+    """POST ``body``; (status, decoded JSON answer)."""
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _same(expected, got) -> bool:
+    if isinstance(expected, float) or isinstance(got, float):
+        try:
+            return math.isclose(float(expected), float(got), rel_tol=1e-6, abs_tol=1e-9)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(map(_same, expected, got))
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return expected.keys() == got.keys() and all(_same(expected[k], got[k])
+                                                     for k in expected)
+    return expected == got
+
+
+def smoke(target: Target, python: Optional[str] = None,
+          progress: Callable[[str], None] = lambda _: None) -> dict:
+    """Start, query with the recorded sample, compare, stop. CheckFailed on any difference."""
+    fixture = target.package_dir / "tests" / "fixtures" / "recording.json"
+    if not fixture.is_file():
+        raise NotebookNotFound("no recorded sample to send: productionize without "
+                               "--no-execute records one", path=str(fixture))
+    recording = json.loads(fixture.read_text(encoding="utf-8"))
+    records, expected = recording.get("records"), recording.get("predictions")
+    if not records or expected is None:
+        raise ConfigError(f"the recording of {target.label} has no sample records and "
+                          "predictions: " + "; ".join(recording.get("notes", [])))
+    with tempfile.TemporaryDirectory(prefix="mlops-smoke-") as scratch:
+        model_dir = ensure_model(target, Path(scratch), python, progress)
+        with running_server(target, model_dir, python) as url:
+            progress(f"{target.label} serving at {url}; sending {len(records)} records")
+            status, answer = post_json(url + "/score", json.dumps(records).encode("utf-8"))
+            bad_status, _ = post_json(url + "/score", b"{not json")
+    got = answer.get("predictions")
+    differences = []
+    if status != 200 or got is None:
+        differences.append(f"POST /score answered {status}: {answer.get('error', answer)}")
+    elif len(got) != len(expected):
+        differences.append(f"{len(got)} predictions for {len(expected)} records")
+    else:
+        differences += [f"record {n}: expected {e!r}, got {g!r}"
+                        for n, (e, g) in enumerate(zip(expected, got), start=1)
+                        if not _same(e, g)]
+    if bad_status != 400:
+        differences.append(f"malformed JSON answered {bad_status}, not 400")
+    result = {"target": target.label, "url": url, "records": len(records),
+              "differences": differences, "passed": not differences}
+    if differences:
+        raise CheckFailed(f"smoke test of {target.label} failed:\n  "
+                          + "\n  ".join(differences[:20]))
+    return result

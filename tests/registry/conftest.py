@@ -1,0 +1,57 @@
+"""A churn project (git repo, notebook, data) with two recorded runs and registered versions,
+built once per module: registering productionizes and trains, which takes a while."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlops.cli import main
+from jupyter_mlops.store import RunStore
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "churn"
+
+
+def git(root: Path, *argv: str) -> None:
+    """Run git quietly in ``root``."""
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *argv],
+                   cwd=root, check=True, capture_output=True)
+
+
+def cli(*argv: str) -> int:
+    """``jupyter mlops ARGV`` in this process; its exit code."""
+    return main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def churn_project(tmp_path_factory) -> Path:
+    """A copy of the churn example as its own git repository (no runs yet)."""
+    root = tmp_path_factory.mktemp("churn") / "project"
+    root.mkdir()
+    for name in ("churn.ipynb", "customers.csv"):
+        shutil.copy(EXAMPLE / name, root / name)
+    (root / ".gitignore").write_text(".mlops/\nbuild/\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "churn")
+    return root
+
+
+@pytest.fixture(scope="module")
+def registered(churn_project):
+    """churn:1 (C=1.0, in production) and churn:2 (C=0.05), each from its own run."""
+    mp = pytest.MonkeyPatch()
+    mp.chdir(churn_project)
+    mp.delenv("JUPYTER_MLOPS_HOME", raising=False)
+    mp.setenv("JUPYTER_MLOPS_ACTOR", "tester")
+    try:
+        assert cli("run", "churn.ipynb") == 0
+        assert cli("register", "latest", "--name", "churn") == 0
+        assert cli("validate", "churn", "1") == 0
+        assert cli("promote", "churn", "1", "production") == 0
+        assert cli("run", "churn.ipynb", "-p", "C", "0.05") == 0
+        assert cli("register", "latest", "--name", "churn") == 0
+        yield RunStore(churn_project / ".mlops")
+    finally:
+        mp.undo()

@@ -1,0 +1,143 @@
+"""register -> validate -> promote -> history -> smoke on a real churn project (real kernel,
+real productionize, real training and a real HTTP server on 127.0.0.1)."""
+
+import json
+
+import pytest
+
+from jupyter_mlops.errors import CheckFailed, ConfigError
+from jupyter_mlops.registry import Registry
+from jupyter_mlops.registry.lifecycle import promote, validate
+
+from .conftest import cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _in_project(churn_project, monkeypatch):
+    monkeypatch.chdir(churn_project)
+    monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+
+
+def test_registered_version_carries_its_lineage(registered, capsys):
+    assert cli("models", "show", "churn:1", "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    run = registered.get(shown["run_id"])
+    assert shown["stage"] == "production"
+    assert shown["notebook_sha256"] == run.notebook_sha256
+    assert shown["git"]["commit"] == run.record["git"]["commit"] and not shown["git"]["dirty"]
+    assert [i["sha256"] for i in shown["inputs"]] == [i["sha256"] for i in run.record["inputs"]]
+    assert shown["environment"]["python"].startswith("3.")
+    assert shown["metrics"]["accuracy"] == pytest.approx(run.metrics["accuracy"])
+    assert shown["parameters"] == {}
+    assert shown["lint_score"] == 10.0 and shown["tests"]["failed"] == 0
+    assert shown["profile"]["columns"]["churn"]["label"] is True
+    package = registered.home / "models" / "churn" / "1"
+    assert (package / "model" / "model.pkl").is_file()
+    assert (package / "package" / "churn" / "score.py").is_file()
+    assert json.loads((package / "lineage.json").read_text())["notebook_sha256"] == \
+        run.notebook_sha256
+    assert cli("models", "list") == 0
+    assert "churn:2" in capsys.readouterr().out
+
+
+def test_second_version_keeps_its_parameters(registered):
+    second = Registry(registered).get("churn", 2)
+    assert second.record["parameters"] == {"C": 0.05}
+    assert second.stage == "none"
+
+
+def test_validation_fails_outside_tolerance_and_blocks_promotion(registered, capsys):
+    assert cli("validate", "churn", "2", "--tolerance", "f1=-0.0001") == 1
+    table = capsys.readouterr().out
+    assert "FAILED" in table and "f1" in table and "FAIL" in table
+    with pytest.raises(CheckFailed, match="last validation failed"):
+        promote(registered, "churn", "2", "production")
+    with pytest.raises(ConfigError, match="--reason"):
+        promote(registered, "churn", "2", "production", force=True)
+
+
+def test_tolerances_from_pyproject(registered, churn_project):
+    (churn_project / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops.validate]\naccuracy = -0.5\nf1 = -0.5\n")
+    try:
+        verdict = validate(registered, "churn", "2")
+    finally:
+        (churn_project / "pyproject.toml").unlink()
+    assert verdict.passed, verdict.table()
+    rows = {r["metric"]: r for r in verdict.metrics}
+    assert rows["accuracy"]["tolerance"] == -0.5 and rows["accuracy"]["ok"] is True
+    assert rows["roc_auc"]["ok"] is None  # no tolerance: reported, not gated
+
+
+def test_scoring_input_is_checked_against_the_training_profile(registered, churn_project):
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    df = pd.read_csv(churn_project / "customers.csv")
+    df = df.drop(columns=["support_calls"]).assign(extra=1)
+    df["monthly_charges"] = df["monthly_charges"] * 100
+    df["tenure_months"] = 0
+    df["senior"] = "yes"
+    bad = churn_project / "drifted.csv"
+    df.to_csv(bad, index=False)
+    verdict = validate(registered, "churn", "2", data=bad)
+    found = {(p["column"], p["check"]) for p in verdict.problems}
+    assert {("support_calls", "missing column"), ("extra", "extra column"),
+            ("monthly_charges", "out of range"), ("tenure_months", "all zero"),
+            ("senior", "dtype changed")} <= found
+    assert not verdict.passed
+
+
+def test_forced_promotion_is_audited_and_history_answers(registered, capsys):
+    before = Registry(registered).events("churn")[-1]["at"]
+    assert cli("promote", "churn", "2", "production", "--force", "--reason",
+               "f1 drop accepted by risk") == 0
+    versions = {v.version: v.stage for v in Registry(registered).versions("churn")}
+    assert versions == {1: "archived", 2: "production"}
+    capsys.readouterr()
+    assert cli("models", "audit", "churn", "--json") == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    forced = events[-1]
+    assert forced["action"] == "promoted" and forced["reason"] == "f1 drop accepted by risk"
+    assert forced["details"]["forced"] and forced["actor"] == "tester"
+    assert [e["action"] for e in events][:3] == ["registered", "validated", "promoted"]
+    from datetime import datetime, timezone  # pylint: disable=import-outside-toplevel
+
+    at = datetime.fromtimestamp(before, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert cli("models", "history", "churn", "--at", at, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["production"] == 1
+    assert cli("models", "history", "churn", "--at", "2999-01-01", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["production"] == 2
+    assert cli("models", "history", "churn", "--at", "2000-01-01", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["production"] is None
+
+
+def test_smoke_deploys_queries_and_stops(registered, capsys):
+    assert cli("smoke", "churn:production", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["passed"] and result["records"] == 20
+
+
+def test_smoke_fails_when_predictions_differ(registered, tmp_path, capsys):
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    source = Registry(registered).get("churn", 1).path
+    copy = tmp_path / "package"
+    shutil.copytree(source / "package", copy)
+    shutil.copytree(source / "model", copy / "outputs")
+    fixture = copy / "tests" / "fixtures" / "recording.json"
+    recording = json.loads(fixture.read_text())
+    recording["predictions"][0] = 1 - recording["predictions"][0]
+    fixture.write_text(json.dumps(recording))
+    assert cli("smoke", str(copy)) == 1
+    assert "record 1: expected" in capsys.readouterr().err
+
+
+def test_bad_references_are_clear(registered, capsys):
+    assert cli("models", "show", "nope") == 2
+    assert "no model named 'nope'" in capsys.readouterr().err
+    assert cli("validate", "churn", "9") == 2
+    assert "no version 9" in capsys.readouterr().err
+    assert cli("register", "no-such-run", "--name", "churn") == 2
+    assert cli("register", "latest", "--name", "../escape") == 2
