@@ -34,3 +34,8 @@ def __getattr__(name: str) -> Any:
 def _jupyter_server_extension_points() -> list[dict]:
     """How jupyter_server finds the extension (enabled by jupyter-config on install)."""
     return [{"module": "jupyter_mlops.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict]:
+    """Where the built lab extension is (``jupyter labextension develop .`` links it)."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]

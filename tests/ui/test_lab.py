@@ -1,0 +1,184 @@
+"""The extension in a real JupyterLab, driven through the UI only with Debian's chromium:
+set a role, Productionize, click a lint finding to land on its cell, run a training job from
+the dialog and see it finish in the Jobs panel with its metric. Screenshots of each step go
+to tests/ui/screenshots/."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.ui]
+
+HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parents[1] / "examples" / "churn"
+SHOTS = HERE / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+
+
+def _need(condition: bool, reason: str) -> None:
+    if not condition:
+        if os.environ.get("JUPYTER_MLOPS_REQUIRE_UI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """``jupyter lab`` on 127.0.0.1 over a root holding the churn example, whose training cell
+    has a variable nothing uses (a lint finding to click)."""
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    except ImportError:
+        _need(False, "playwright is not installed (pip install playwright)")
+    listed = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"],
+                            capture_output=True, text=True, check=False)
+    _need("jupyter-mlops" in listed.stdout + listed.stderr,
+          "the lab extension is not built/installed (see README)")
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(EXAMPLE / "customers.csv", root / "customers.csv")
+    nb = nbformat.read(EXAMPLE / "churn.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.get("id") == "train":
+            cell.source += "\nn_rows = len(X_train)"
+    nbformat.write(nb, root / "churn.ipynb")
+    (root / ".gitignore").write_text(".mlops/\nbuild/\n")
+    for argv in (["init", "-q"], ["add", "."], ["commit", "-qm", "churn"]):
+        subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *argv],
+                       cwd=root, check=True, capture_output=True)
+    settings = tmp_path_factory.mktemp("settings")
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(root.parent / "lab.log", "wb")  # pylint: disable=consider-using-with
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
+               JUPYTER_MLOPS_HOME=str(root / ".mlops"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None"],
+        cwd=root, stdout=log, stderr=log, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                log.close()
+                pytest.fail("jupyter lab did not start:\n"
+                            + (root.parent / "lab.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield {"url": url, "token": token, "root": root}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 950})
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        tab.goto(f"{lab['url']}lab/tree/churn.ipynb?token={lab['token']}")
+        tab.wait_for_selector("#jupyterlab-splash", state="detached")
+        tab.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+        yield tab
+        browser.close()
+
+
+def _cell(page, cell_id: str):
+    return page.locator(f".jp-NotebookPanel .jp-Cell[data-cell-id='{cell_id}'], "
+                        f".jp-NotebookPanel .jp-Cell:has(#cell-{cell_id})").first
+
+
+def _cell_by_text(page, text: str):
+    return page.locator(".jp-NotebookPanel .jp-CodeCell", has_text=text).first
+
+
+def test_1_role_markers_and_setting_a_role(page):
+    training = _cell_by_text(page, "X_train, X_test, y_train, y_test")
+    assert training.get_attribute("data-mlops-role") == "training"
+    head = _cell_by_text(page, "df.head()")
+    assert head.get_attribute("data-mlops-role") is None
+    head.locator(".jp-InputArea-editor").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Mark Cell as Skip").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')]"
+        ".some(c => c.textContent.includes('df.head()') && c.dataset.mlopsRole === 'skip')")
+    head.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "1-roles.png"))
+
+
+def test_2_productionize_shows_files_and_findings(page):
+    page.locator(".jp-mlops-productionizeButton").first.click()
+    page.wait_for_selector(".jp-mlops-finding", timeout=300_000)
+    files = page.locator(".jp-mlops-file").all_inner_texts()
+    assert "churn/train.py" in files and "requirements.txt" in files
+    finding = page.locator(".jp-mlops-finding").first
+    assert "W0612" in finding.inner_text() and "cell 17" in finding.inner_text()
+    page.screenshot(path=str(SHOTS / "2-productionize.png"))
+
+
+def test_3_clicking_a_finding_lands_on_its_cell(page):
+    # move away first, so landing on the cell is the click's doing
+    _cell_by_text(page, "data_path = ").locator(".jp-InputArea-editor").click()
+    page.locator(".jp-mlops-finding").first.click()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.jp-NotebookPanel .jp-Cell.jp-mod-active');"
+        " return c && c.textContent.includes('n_rows = len(X_train)'); }")
+    page.screenshot(path=str(SHOTS / "3-finding-to-cell.png"))
+
+
+def test_4_training_job_from_the_dialog(page, lab):
+    _cell_by_text(page, "data_path = ").locator(".jp-InputArea-editor").click()
+    page.locator(".jp-mlops-runButton").first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    names = dialog.locator("input.jp-mlops-input").evaluate_all("els => els.map(e => e.name)")
+    assert names == ["data_path", "test_size", "C", "sample_fraction"]
+    dialog.locator("input[name='C']").fill("0.5")
+    page.screenshot(path=str(SHOTS / "4-run-dialog.png"))
+    dialog.get_by_role("button", name="Run").click()
+    done = page.locator("#jp-mlops-jobs .jp-mlops-run-succeeded")
+    done.wait_for(timeout=300_000)
+    assert "accuracy" in done.inner_text() and "C=" in done.inner_text()
+    runs = json.loads(subprocess.run(
+        [sys.executable, "-m", "jupyter_mlops", "runs", "list", "--json"], cwd=lab["root"],
+        env=dict(os.environ, JUPYTER_MLOPS_HOME=str(lab["root"] / ".mlops")),
+        capture_output=True, text=True, check=True).stdout)
+    assert runs[0]["parameters"] == {"C": 0.5} and runs[0]["status"] == "succeeded"
+    page.screenshot(path=str(SHOTS / "5-jobs-panel.png"))
