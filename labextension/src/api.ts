@@ -1,26 +1,18 @@
 /**
- * Calls to the jupyter-mlops server extension (routes under /mlops/api/), behind the
- * server's own authentication (ServerConnection adds the token and XSRF header).
+ * Calls to the jupyter-mlops server extension (routes under `/mlops/api/`), behind the
+ * server's own authentication: `ServerConnection` adds the token and the XSRF header.
+ * The types mirror the JSON the server answers (`to_dict()` of the Python classes).
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** An error answered by the server: message, and the notebook cell when there is one. */
-export class MlopsApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly body: IErrorBody
-  ) {
-    super(message);
-  }
-}
-
+/** A cell as the server names it: number (1-based, as JupyterLab counts) and id. */
 export interface ICellRef {
   number: number;
   id: string;
 }
 
+/** `MlopsError.to_dict()`: the message, and the cell(s) when the error is in one. */
 export interface IErrorBody {
   error?: string;
   message?: string;
@@ -31,6 +23,18 @@ export interface IErrorBody {
   status?: number;
 }
 
+/** An error answered by the server, with its JSON body. */
+export class MlopsApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: IErrorBody
+  ) {
+    super(message);
+  }
+}
+
+/** `GET suggest`: one proposed role (`Suggestion.to_dict()`). */
 export interface ISuggestion {
   index: number;
   number: number;
@@ -40,6 +44,7 @@ export interface ISuggestion {
   reason: string;
 }
 
+/** `GET parameters`: one name of the parameters cell; `default` is Python source. */
 export interface IParameter {
   name: string;
   default: string;
@@ -59,10 +64,11 @@ export interface ILintFinding {
 
 export interface ITestCase {
   name: string;
-  outcome: string;
+  outcome: 'passed' | 'failed' | 'error' | 'skipped';
   message: string;
 }
 
+/** `ProductionizeResult.to_dict()` plus `out_dir` and `notebook` relative to the root. */
 export interface IProductionizeResult {
   notebook: string;
   out_dir: string;
@@ -80,9 +86,11 @@ export interface IProductionizeResult {
   warnings: string[];
   left_out: string[];
   cached: boolean;
+  recorded: boolean;
   ok: boolean;
 }
 
+/** `GET tasks/{id}`. */
 export interface ITask<T> {
   id: string;
   kind: string;
@@ -92,22 +100,31 @@ export interface ITask<T> {
   error: IErrorBody | null;
 }
 
+export type RunStatus =
+  'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** `GET runs`: one run of the store, with live progress while it runs here. */
 export interface IRun {
   id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  status: RunStatus;
   notebook: string;
   parameters: Record<string, unknown>;
   metrics: Record<string, number>;
+  created: number;
   started: number | null;
   ended: number | null;
   duration: number | null;
   sweep_id: string | null;
-  error?: { message?: string; cell_number?: number } | null;
+  error?: {
+    message?: string;
+    cell_number?: number | null;
+    cell_id?: string | null;
+  } | null;
   progress: { done: number; total: number | null; cell: string | null } | null;
   executed_path: string | null;
 }
 
-/** Call ``/mlops/api/<endpoint>``; JSON in and out; MlopsApiError on a non-2xx answer. */
+/** Call `/mlops/api/<endpoint>`: JSON in and out; `MlopsApiError` on a non-2xx answer. */
 export async function requestAPI<T>(
   endpoint: string,
   init: RequestInit = {},
@@ -116,9 +133,14 @@ export async function requestAPI<T>(
   const settings = ServerConnection.makeSettings();
   const search = new URLSearchParams(query).toString();
   const url =
-    URLExt.join(settings.baseUrl, 'mlops', 'api', endpoint) +
+    URLExt.join(settings.baseUrl, 'mlops/api', endpoint) +
     (search ? `?${search}` : '');
-  const response = await ServerConnection.makeRequest(url, init, settings);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
   const text = await response.text();
   let body: any = {};
   try {
@@ -136,9 +158,20 @@ export async function requestAPI<T>(
   return body as T;
 }
 
+/** POST a JSON body. */
 export function postJSON<T>(endpoint: string, payload: unknown): Promise<T> {
   return requestAPI<T>(endpoint, {
     method: 'POST',
     body: JSON.stringify(payload)
   });
+}
+
+/** The error body of anything thrown by the calls above. */
+export function errorBody(reason: unknown): IErrorBody & { message: string } {
+  if (reason instanceof MlopsApiError) {
+    return { ...reason.body, message: reason.body.message || reason.message };
+  }
+  return {
+    message: reason instanceof Error ? reason.message : String(reason)
+  };
 }
