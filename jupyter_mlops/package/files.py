@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from typing import Optional
 
@@ -195,6 +196,13 @@ def import_names(modules: list[Module]) -> list[str]:
     return _import_names(modules)
 
 
+def _long_line_pattern(notebook: str) -> str:
+    """pylint's ignore-long-lines: its URL default, or a line naming the notebook file."""
+    # configparser reads "%" as interpolation, so a literal one is doubled
+    name = re.escape(notebook).replace("%", "%%")
+    return rf"^\s*(# )?<?https?://\S+>?$|.*{name}"
+
+
 def support_files(plan: Plan, package: str, modules: list[Module], env: Environment,
                   recording: Optional[Recording]) -> dict[str, str]:
     """pyproject, requirements, environment.yml, pylintrc and the generated tests."""
@@ -212,7 +220,7 @@ def support_files(plan: Plan, package: str, modules: list[Module], env: Environm
             notebook=name, dist_name=dist_name, python_minor=env.python_minor,
             pip_lines="\n".join(f"      - {p}" for p in env.pins) or "      []",
         ),
-        ".pylintrc": template("pylintrc").template,
+        ".pylintrc": template("pylintrc").substitute(long_names=_long_line_pattern(name)),
     }
     module_names = [m.path.split("/", 1)[1][:-3] for m in modules
                     if not m.path.endswith("__init__.py")]

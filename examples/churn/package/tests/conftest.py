@@ -1,4 +1,4 @@
-"""Fixtures of the generated tests for churn (written by jupyter-mlops)."""
+"""Fixtures of the generated tests (written by jupyter-mlops)."""
 
 import json
 import os
@@ -21,7 +21,7 @@ def fixture_recording() -> dict:
 
 @pytest.fixture(scope="session", name="trained")
 def fixture_trained(tmp_path_factory) -> tuple:
-    """Train once as `python -m churn.train` does, from the notebook's folder."""
+    """Train once as the package's ``train`` module does, from the notebook's folder."""
     from churn import train  # pylint: disable=import-outside-toplevel
 
     data_dir = (ROOT / MANIFEST["notebook_dir"]).resolve()

@@ -44,7 +44,7 @@ def init() -> None:
     found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
     if not found:
         raise FileNotFoundError(
-            f"no {MODEL_FILE} under {root}: train first with `python -m diabetes.train`"
+            f"no {MODEL_FILE} under {root}: train first with `python -m {__package__}.train`"
         )
     with open(found[0], "rb") as stream:
         _STATE["model"] = pickle.load(stream)

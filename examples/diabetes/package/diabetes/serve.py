@@ -18,7 +18,7 @@ MAX_BYTES = 1_000_000
 class ScoreHandler(BaseHTTPRequestHandler):
     """One request: health, or scoring a JSON string of records."""
 
-    server_version = "diabetes-score/0.1"
+    server_version = f"{__package__}-score/0.1"
     # A client that stops sending must not hold a thread forever.
     timeout = 30
     max_bytes = MAX_BYTES
@@ -35,7 +35,7 @@ class ScoreHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # pylint: disable=invalid-name  # http.server's naming
         """``GET /health``."""
         if self.path.split("?")[0] == "/health":
-            self._answer(200, {"status": "ok", "model": "diabetes"})
+            self._answer(200, {"status": "ok", "model": __package__})
         else:
             self._answer(404, {"error": f"no route {self.path}: use POST /score or GET /health"})
 
@@ -74,7 +74,7 @@ def make_server(host: str, port: int, max_bytes: int = MAX_BYTES) -> ThreadingHT
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; print the address as JSON once listening."""
-    parser = argparse.ArgumentParser(description="Serve diabetes's score.py over HTTP.")
+    parser = argparse.ArgumentParser(description=f"Serve {__package__}'s score.py over HTTP.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--max-bytes", type=int, default=MAX_BYTES)
