@@ -86,6 +86,13 @@ def mirror(run: Run, uri: str, run_dir: Path) -> str:
     return mlflow_id
 
 
+def set_stage_alias(uri: str, name: str, mlflow_version: str, stage: str) -> None:
+    """Mirror a promotion: MLflow's alias ``stage`` (aliases replace its deprecated stages)
+    now points at this model version; an alias names one version, so the previous holder
+    loses it, as it is archived here."""
+    _client(uri).set_registered_model_alias(name, stage, mlflow_version)
+
+
 def register_model(uri: str, mlflow_run_id: str, version) -> str:
     """Upload a registered version's model to its MLflow run and create a model version in
     MLflow's registry under the same name; return MLflow's version number."""

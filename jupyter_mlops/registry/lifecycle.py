@@ -197,6 +197,24 @@ def _mirror_to_mlflow(store: RunStore, run: Run, version: ModelVersion) -> None:
     Registry(store).record_event(version.name, version.version, "mirrored", details=note)
 
 
+def _mirror_stage(registry: Registry, version: ModelVersion, stage: str) -> None:
+    """A version that was mirrored to MLflow gets the stage there too, as an alias."""
+    mirrored = [e["details"] for e in registry.events(version.name)
+                if e["action"] == "mirrored" and e["version"] == version.version
+                and e["details"].get("model_version")]
+    if not mirrored or stage not in ("staging", "production"):
+        return
+    from ..jobs.mlflow_tracker import set_stage_alias  # pylint: disable=import-outside-toplevel
+
+    note = dict(mirrored[-1])
+    try:
+        set_stage_alias(note["uri"], version.name, note["model_version"], stage)
+        note["alias"] = stage
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # local record is kept
+        note["error"] = f"{type(exc).__name__}: {exc}"[:500]
+    registry.record_event(version.name, version.version, "mirrored", details=note)
+
+
 # --- validate ---------------------------------------------------------------------------
 
 
@@ -386,6 +404,7 @@ def promote(store: RunStore, name: str, version: str, stage: str, *, force: bool
                 raise ConfigError("--force needs --reason \"...\": the audit log records why")
             details["forced"] = True
     archived = registry.set_stage(name, target.version, stage, reason=reason, details=details)
+    _mirror_stage(registry, target, stage)
     return registry.get(name, target.version), archived
 
 

@@ -1,7 +1,6 @@
 """Sweeps: a grid run in parallel locally, on a real Dask cluster, and ten runs at once."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ import pytest
 
 from jupyter_mlops.jobs.sweep import run_sweep
 from jupyter_mlops.store import RunStore
+
+from ..conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -46,17 +47,11 @@ def test_ten_concurrent_runs_are_all_recorded(project):
     assert all("loss" in r.metrics for r in runs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def dask_cluster(tmp_path):
     """A real dask scheduler and two single-threaded workers on 127.0.0.1."""
     pytest.importorskip("distributed")
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
                                "--host", "127.0.0.1", "--port", str(port),
@@ -105,6 +100,6 @@ def test_dask_address_that_answers_nothing_is_a_clear_error(project):
     pytest.importorskip("distributed")
     done = subprocess.run(
         [sys.executable, "-m", "jupyter_mlops", "run", "job.ipynb", "-p", "epochs", "2,3",
-         "--dask", f"tcp://127.0.0.1:{_free_port()}"],
+         "--dask", f"tcp://127.0.0.1:{free_port()}"],
         cwd=project, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "Dask" in done.stderr and "Traceback" not in done.stderr
