@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from ..conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -34,12 +35,6 @@ def _need(condition: bool, reason: str) -> None:
         if os.environ.get("JUPYTER_MLOPS_REQUIRE_UI"):
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +66,7 @@ def lab(tmp_path_factory):
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log = open(root.parent / "lab.log", "wb")  # pylint: disable=consider-using-with
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTER_MLOPS_HOME=str(root / ".mlops"))
