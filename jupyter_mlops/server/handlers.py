@@ -104,6 +104,13 @@ class MlopsHandler(APIHandler):
         root = Path(self.settings["server_root_dir"]).expanduser().resolve()
         return path.relative_to(root).as_posix()
 
+    def client_error(self, error: dict) -> dict:
+        """An error body naming files as the client does (relative to the server root): the
+        user sees ``broken.ipynb cell 3``, and the server's layout is not disclosed."""
+        root = str(Path(self.settings["server_root_dir"]).expanduser().resolve()) + os.sep
+        return {key: value.replace(root, "") if isinstance(value, str) else value
+                for key, value in error.items()}
+
     def body(self, model: type[BaseModel]) -> BaseModel:
         """The JSON body parsed into ``model``; 400 with pydantic's reason otherwise."""
         try:
@@ -114,7 +121,7 @@ class MlopsHandler(APIHandler):
     def fail(self, exc: MlopsError) -> None:
         """Answer with our error's status and JSON body."""
         self.set_status(http_status(exc))
-        self.finish(json.dumps(exc.to_dict()))
+        self.finish(json.dumps(self.client_error(exc.to_dict())))
 
     @property
     def tasks(self) -> Tasks:
@@ -236,6 +243,8 @@ class TaskHandler(MlopsHandler):
         task = self.tasks.get(task_id)
         if task is None:
             raise tornado.web.HTTPError(404, f"no task {task_id}")
+        if task["error"]:
+            task["error"] = self.client_error(task["error"])
         self.finish(json.dumps(task))
 
 

@@ -109,6 +109,9 @@ async def test_productionize_error_names_the_cell(jp_fetch, jp_root_dir):
         await asyncio.sleep(0.2)
     assert state["status"] == "failed"
     assert state["error"]["cell"] == {"number": 2, "id": "c2"} and state["error"]["status"] == 422
+    # files are named as the client names them; the server's directories are not disclosed
+    assert state["error"]["message"].startswith("bad.ipynb cell 2"), state["error"]
+    assert str(jp_root_dir) not in json.dumps(state)
 
 
 async def test_bad_body_and_unknown_task(jp_fetch):

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ..conftest import free_port
+from ..conftest import free_port, write_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -124,6 +124,25 @@ def _cell_by_text(page, text: str):
     return page.locator(".jp-NotebookPanel .jp-CodeCell", has_text=text).first
 
 
+def _click_run_as_job(page) -> None:
+    run = page.locator(".jp-NotebookPanel .jp-mlops-runButton").first
+    if not run.is_visible():
+        # the Productionize panel beside the notebook narrows it: JupyterLab's toolbar then
+        # moves the last buttons into its "..." overflow menu, where a user finds them
+        page.locator(".jp-NotebookPanel .jp-Toolbar-responsive-opener").first.click()
+        run = page.locator(".jp-Toolbar-responsive-popup .jp-mlops-runButton").first
+    run.click()
+
+
+def _open_alone(page, lab, cells: list, name: str) -> None:
+    """Write a notebook into the lab root and open it alone, in a fresh workspace."""
+    write_notebook(lab["root"] / name, cells)
+    stem = name.removesuffix(".ipynb")
+    page.goto(f"{lab['url']}lab/workspaces/{stem}/tree/{name}?reset&token={lab['token']}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+
+
 def test_1_role_markers_and_setting_a_role(page):
     training = _cell_by_text(page, "X_train, X_test, y_train, y_test")
     assert training.get_attribute("data-mlops-role") == "training"
@@ -161,13 +180,7 @@ def test_3_clicking_a_finding_lands_on_its_cell(page):
 
 def test_4_training_job_from_the_dialog(page, lab):
     _cell_by_text(page, "data_path = ").locator(".jp-InputArea-editor").click()
-    run = page.locator(".jp-NotebookPanel .jp-mlops-runButton").first
-    if not run.is_visible():
-        # the Productionize panel beside the notebook narrows it: JupyterLab's toolbar then
-        # moves the last buttons into its "..." overflow menu, where a user finds them
-        page.locator(".jp-NotebookPanel .jp-Toolbar-responsive-opener").first.click()
-        run = page.locator(".jp-Toolbar-responsive-popup .jp-mlops-runButton").first
-    run.click()
+    _click_run_as_job(page)
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()
     names = dialog.locator("input.jp-mlops-input").evaluate_all("els => els.map(e => e.name)")
@@ -184,3 +197,38 @@ def test_4_training_job_from_the_dialog(page, lab):
         capture_output=True, text=True, check=True).stdout)
     assert runs[0]["parameters"] == {"C": 0.5} and runs[0]["status"] == "succeeded"
     page.screenshot(path=str(SHOTS / "5-jobs-panel.png"))
+
+
+def test_5_a_productionize_error_names_its_cell_and_goes_there(page, lab):
+    _open_alone(page, lab, [("setup", "import pandas as pd"), ("md", "## Data"),
+                            ("data", "df = pd.DataFrame({'a': [1, 2]}"),
+                            ("training", "model = df.a.sum()")], "broken.ipynb")
+    _cell_by_text(page, "import pandas").locator(".jp-InputArea-editor").click()
+    page.locator(".jp-mlops-productionizeButton").first.click()
+    page.wait_for_selector(".jp-mlops-status-failed", timeout=120_000)
+    message = page.locator(".jp-mlops-errorMessage").first.inner_text()
+    assert message.startswith("broken.ipynb cell 3") and "was never closed" in message, message
+    page.locator(".jp-mlops-cellLink", has_text="Go to cell 3").first.click()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.jp-NotebookPanel .jp-Cell.jp-mod-active');"
+        " return c && c.textContent.includes('pd.DataFrame'); }")
+    page.screenshot(path=str(SHOTS / "6-productionize-error.png"))
+
+
+def test_6_cancel_a_running_job_from_the_jobs_panel(page, lab):
+    _open_alone(page, lab, [("parameters", "seconds = 300"),
+                            ("training", "import time\ntime.sleep(seconds)\nmodel = seconds")],
+                "slow.ipynb")
+    _cell_by_text(page, "seconds = 300").locator(".jp-InputArea-editor").click()
+    _click_run_as_job(page)
+    page.locator(".jp-Dialog").get_by_role("button", name="Run").click()
+    running = page.locator("#jp-mlops-jobs .jp-mlops-run-running", has_text="slow.ipynb")
+    running.locator(".jp-mlops-cancel").click(timeout=120_000)
+    page.locator("#jp-mlops-jobs .jp-mlops-run-cancelled", has_text="slow.ipynb").wait_for(
+        timeout=60_000)
+    runs = json.loads(subprocess.run(
+        [sys.executable, "-m", "jupyter_mlops", "runs", "list", "--json"], cwd=lab["root"],
+        env=dict(os.environ, JUPYTER_MLOPS_HOME=str(lab["root"] / ".mlops")),
+        capture_output=True, text=True, check=True).stdout)
+    slow = [r for r in runs if r["notebook"].endswith("slow.ipynb")]
+    assert [r["status"] for r in slow] == ["cancelled"], slow
