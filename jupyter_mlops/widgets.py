@@ -28,13 +28,19 @@ class JobLauncher(widgets.VBox):
         from .notebook import read_notebook  # pylint: disable=import-outside-toplevel
 
         self.notebook, self.workers, self.home = notebook, workers, home
+        parameters = notebook_parameters(read_notebook(notebook))
+        self.defaults = {p.name: p.default.strip("'\"") for p in parameters}
+        # labels as wide as the longest name, so the inputs line up and no name is cut
+        label_width = f"{max((len(p.name) for p in parameters), default=0) + 2}ch"
         self.fields = {
-            p.name: widgets.Text(value=p.default.strip("'\""), description=p.name,
-                                 tooltip=f"default {p.default} ({p.type_name or 'value'})")
-            for p in notebook_parameters(read_notebook(notebook))
+            p.name: widgets.Text(value=self.defaults[p.name], description=p.name,
+                                 tooltip=f"default {p.default} ({p.type_name or 'value'})",
+                                 style={"description_width": label_width})
+            for p in parameters
         }
         self.button = widgets.Button(description="Run as training job", icon="play",
-                                     button_style="primary")
+                                     button_style="primary",
+                                     layout=widgets.Layout(width="max-content"))
         self.button.on_click(lambda _: self.start())
         self.runs_box = widgets.VBox()
         self.table = widgets.HTML()
@@ -45,13 +51,16 @@ class JobLauncher(widgets.VBox):
                           self.table])
 
     def _values(self) -> dict:
-        return {name: field.value for name, field in self.fields.items()}
+        # Only what the user changed is passed, so the run records its overrides the way
+        # `jupyter mlops run -p` and the lab dialog do; the rest are the notebook's defaults.
+        return {name: field.value for name, field in self.fields.items()
+                if field.value != self.defaults[name]}
 
     def _bar(self, values: dict):
-        label = ", ".join(f"{k}={v}" for k, v in values.items()) or "run"
+        label = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
         bar = widgets.IntProgress(value=0, min=0, max=1, description="",
                                   layout=widgets.Layout(width="50%"))
-        text = widgets.Label(f"{label}: starting")
+        text = widgets.Label(f"{label}: starting", layout=widgets.Layout(width="auto"))
         self.runs_box.children = (*self.runs_box.children, widgets.HBox([bar, text]))
 
         def update(where) -> None:

@@ -17,6 +17,9 @@ def test_launcher_runs_a_sweep_with_a_bar_per_run(project):
     bars = [box.children[0] for box in launcher.runs_box.children]
     assert len(bars) == 2 and all(b.value == b.max > 0 for b in bars)
     assert {r.status for r in launcher.runs} == {"succeeded"}
+    # only the changed field is passed: the runs record their overrides, not the defaults
+    assert sorted(r.parameters["epochs"] for r in launcher.runs) == [2, 4]
+    assert all(list(r.parameters) == ["epochs"] for r in launcher.runs)
     assert "<th>loss</th>" in launcher.table.value and launcher.table.value.count("<tr>") == 3
     assert not launcher.button.disabled
 

@@ -5,19 +5,16 @@ to tests/ui/screenshots/."""
 
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from ..conftest import free_port, write_notebook
+from ..conftest import write_notebook
+from .conftest import chromium_page, jupyter_app, recorded_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.ui]
 
@@ -66,53 +63,21 @@ def lab(tmp_path_factory):
     notification.mkdir(parents=True)
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(root.parent / "lab.log", "wb")  # pylint: disable=consider-using-with
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTER_MLOPS_HOME=str(root / ".mlops"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=None"],
-        cwd=root, stdout=log, stderr=log, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                log.close()
-                pytest.fail("jupyter lab did not start:\n"
-                            + (root.parent / "lab.log").read_text()[-3000:])
-            time.sleep(0.5)
-    yield {"url": url, "token": token, "root": root}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    with jupyter_app("lab", root, env, "--LabApp.news_url=None",
+                     log=root.parent / "lab.log") as (url, token):
+        yield {"url": url, "token": token, "root": root}
 
 
 @pytest.fixture(scope="module")
 def page(lab):
-    from playwright.sync_api import sync_playwright  # pylint: disable=import-outside-toplevel
-
     SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 950})
-        tab = context.new_page()
-        tab.set_default_timeout(60_000)
+    with chromium_page(CHROMIUM, FLAGS, {"width": 1500, "height": 950}) as tab:
         tab.goto(f"{lab['url']}lab/tree/churn.ipynb?token={lab['token']}")
         tab.wait_for_selector("#jupyterlab-splash", state="detached")
         tab.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
         yield tab
-        browser.close()
 
 
 def _cell(page, cell_id: str):
@@ -191,10 +156,7 @@ def test_4_training_job_from_the_dialog(page, lab):
     done = page.locator("#jp-mlops-jobs .jp-mlops-run-succeeded")
     done.wait_for(timeout=300_000)
     assert "accuracy" in done.inner_text() and "C=" in done.inner_text()
-    runs = json.loads(subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops", "runs", "list", "--json"], cwd=lab["root"],
-        env=dict(os.environ, JUPYTER_MLOPS_HOME=str(lab["root"] / ".mlops")),
-        capture_output=True, text=True, check=True).stdout)
+    runs = recorded_runs(lab["root"])
     assert runs[0]["parameters"] == {"C": 0.5} and runs[0]["status"] == "succeeded"
     page.screenshot(path=str(SHOTS / "5-jobs-panel.png"))
 
@@ -226,9 +188,6 @@ def test_6_cancel_a_running_job_from_the_jobs_panel(page, lab):
     running.locator(".jp-mlops-cancel").click(timeout=120_000)
     page.locator("#jp-mlops-jobs .jp-mlops-run-cancelled", has_text="slow.ipynb").wait_for(
         timeout=60_000)
-    runs = json.loads(subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops", "runs", "list", "--json"], cwd=lab["root"],
-        env=dict(os.environ, JUPYTER_MLOPS_HOME=str(lab["root"] / ".mlops")),
-        capture_output=True, text=True, check=True).stdout)
+    runs = recorded_runs(lab["root"])
     slow = [r for r in runs if r["notebook"].endswith("slow.ipynb")]
     assert [r["status"] for r in slow] == ["cancelled"], slow
