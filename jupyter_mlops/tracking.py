@@ -21,6 +21,7 @@ RUN_DIR_ENV = "JUPYTER_MLOPS_RUN_DIR"
 METRICS_FILE = "metrics.jsonl"
 ARTIFACTS_FILE = "artifacts.jsonl"
 INPUTS_FILE = "inputs.jsonl"
+CODE_SUFFIXES = (".py", ".pyc", ".so", ".pth")
 _GUARD = threading.local()
 
 
@@ -95,12 +96,18 @@ def start_audit() -> None:
             return
         _GUARD.busy = True
         try:
-            full = os.path.realpath(os.fsdecode(path))
-            if mode is not None and any(flag in str(mode) for flag in "wax+"):
+            writing = mode is not None and any(flag in str(mode) for flag in "wax+")
+            # Every import opens files: rule those out on the string alone, before realpath's
+            # system calls (this hook runs on each open in the kernel).
+            text = os.path.abspath(os.fsdecode(path))
+            if not writing and (text.endswith(CODE_SUFFIXES) or text.startswith(excluded)):
+                return
+            full = os.path.realpath(text)
+            if writing:
                 seen.add(full)
                 return
-            if (full in seen or full.endswith((".py", ".pyc", ".so", ".pth"))
-                    or full.startswith(excluded) or not os.path.isfile(full)):
+            if (full in seen or full.endswith(CODE_SUFFIXES) or full.startswith(excluded)
+                    or not os.path.isfile(full)):
                 return
             seen.add(full)
             _append(INPUTS_FILE, {"path": full})
