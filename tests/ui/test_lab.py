@@ -5,6 +5,7 @@ to tests/ui/screenshots/."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -191,3 +192,19 @@ def test_6_cancel_a_running_job_from_the_jobs_panel(page, lab):
     runs = recorded_runs(lab["root"])
     slow = [r for r in runs if r["notebook"].endswith("slow.ipynb")]
     assert [r["status"] for r in slow] == ["cancelled"], slow
+
+
+def test_7_dark_theme(page, lab):
+    """Our markers and panels use JupyterLab's theme variables: switch to the dark theme from
+    the Settings menu and look (the screenshot) at the roles, the Productionize panel and jobs."""
+    page.goto(f"{lab['url']}lab/tree/churn.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Theme$")).hover()
+    page.get_by_role("menuitem", name="JupyterLab Dark", exact=True).click()
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+    _cell_by_text(page, "X_train, X_test").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    badge = _cell_by_text(page, "X_train, X_test").locator(".jp-mlops-roleBadge")
+    assert badge.inner_text() == "Training"
+    page.screenshot(path=str(SHOTS / "8-dark-theme.png"))
