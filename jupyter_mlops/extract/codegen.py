@@ -213,15 +213,32 @@ def _module_reads(plan: Plan, module: str) -> set[str]:
     return reads & (set(plan.imports) | set(plan.definer_module))
 
 
+def _mutable_defaults(plan: Plan, function: RoleFunction) -> list:
+    """Parameters whose default is a list, dict or set literal: a function default of that
+    kind is shared between calls (pylint W0102), so the signature says None instead."""
+    defaults = {p.name: p for p in plan.parameters}
+    mutable = []
+    for name in function.kwparams:
+        try:
+            value = ast.parse(defaults[name].default, mode="eval").body
+        except SyntaxError:
+            continue
+        if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp,
+                              ast.SetComp)):
+            mutable.append(defaults[name])
+    return mutable
+
+
 def _signature(plan: Plan, function: RoleFunction) -> str:
     params = list(function.params)
     if function.kwparams:
         defaults = {p.name: p for p in plan.parameters}
+        mutable = {p.name for p in _mutable_defaults(plan, function)}
         params.append("*")
         for name in function.kwparams:
             param = defaults[name]
             hint = f": {param.type_name}" if param.type_name else ""
-            params.append(f"{name}{hint} = {param.default}")
+            params.append(f"{name}=None" if name in mutable else f"{name}{hint} = {param.default}")
     return ", ".join(params)
 
 
@@ -242,6 +259,9 @@ def add_function(builder: _Builder, plan: Plan, function: RoleFunction) -> None:
     builder.add()
     builder.add(f"    Generated from notebook {word} {cells}.")
     builder.add('    """')
+    for param in _mutable_defaults(plan, function):
+        builder.add(f"    if {param.name} is None:  # the parameters cell's default")
+        builder.add(f"        {param.name} = {param.default}")
     current = None
     for piece in function.pieces:
         if piece.cell.index != current:

@@ -31,6 +31,10 @@ EXPORTED = frozenset(STAGE) - {"skip"}
 _METRIC_CALL = re.compile(r"(score|error|loss|accuracy|auc|precision|recall|r2|f1|mae|mse|rmse)",
                           re.IGNORECASE)
 _SPLITTERS = re.compile(r"split", re.IGNORECASE)
+_TRANSFORMS = frozenset({"transform", "fit_transform"})
+_BATCH_DEPENDENT = frozenset({"fit", "fit_transform", "get_dummies", "median", "mean", "std",
+                              "var", "quantile", "mode", "value_counts", "nunique", "min", "max",
+                              "rank", "qcut"})
 
 
 @dataclass(frozen=True)
@@ -346,8 +350,20 @@ def _find_model(functions) -> Optional[str]:
     return None
 
 
-def _trace_to(name: str, pieces, targets: set[str], depth: int = 0) -> set[str]:
-    """Names in ``targets`` that ``name`` was computed from inside ``pieces`` (last write wins)."""
+def _transform_call(node: ast.AST) -> Optional[ast.Call]:
+    """A ``.transform(...)``-like call in an assignment's value (``scaler.fit_transform(X)``)."""
+    value = getattr(node, "value", None)
+    for sub in ast.walk(value) if value is not None else ():
+        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr in _TRANSFORMS):
+            return sub
+    return None
+
+
+def _trace_to(name: str, pieces, targets: set[str], depth: int = 0,
+              steps: Optional[list] = None) -> set[str]:
+    """Names in ``targets`` that ``name`` was computed from inside ``pieces`` (last write wins);
+    ``steps`` collects the (piece, call) of each fitted transform met on the way."""
     if name in targets:
         return {name}
     if depth > 20:
@@ -358,6 +374,9 @@ def _trace_to(name: str, pieces, targets: set[str], depth: int = 0) -> set[str]:
             continue
         node = stmt.node
         sources = set(stmt.reads)
+        transform = _transform_call(node)
+        if steps is not None and transform is not None:
+            steps.append((piece, transform))
         if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
                 and isinstance(node.value, ast.Call)):
             names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
@@ -369,7 +388,7 @@ def _trace_to(name: str, pieces, targets: set[str], depth: int = 0) -> set[str]:
                 sources = {arrays[names.index(name) // 2].id}
         found = set()
         for source in sources - {name}:
-            found |= _trace_to(source, pieces, targets, depth + 1)
+            found |= _trace_to(source, pieces, targets, depth + 1, steps)
         return found
     return set()
 
@@ -394,7 +413,7 @@ def _string_subscripts(node: ast.AST, bases: set[str], constants: dict[str, str]
     return found
 
 
-def _model_inputs(functions, model, raw_input, module_level, constants) -> _ModelInputs:
+def _model_inputs(nb, functions, model, raw_input, module_level, constants) -> _ModelInputs:
     """What the model was fit on, traced back to what scoring can compute from new records."""
     training = functions.get("training")
     if training is None or model is None:
@@ -415,7 +434,18 @@ def _model_inputs(functions, model, raw_input, module_level, constants) -> _Mode
         if isinstance(y_arg, ast.Name):
             labels = _trace_to(y_arg.id, training.pieces, targets)
         if isinstance(x_arg, ast.Name):
-            found = _trace_to(x_arg.id, training.pieces, targets)
+            steps: list = []
+            found = _trace_to(x_arg.id, training.pieces, targets, steps=steps)
+            if len(found) == 1 and steps:
+                piece, call = steps[-1]
+                raise DataflowError(
+                    f"`{model}` is fit on `{x_arg.id}`, which this training cell computes with "
+                    f"`{ast.unparse(call)[:80]}`; score.py runs featurization and then "
+                    f"`{model}.predict`, so it would skip that step and predict on "
+                    "untransformed data. Put the transformer and the model in one sklearn "
+                    "Pipeline (e.g. `make_pipeline(StandardScaler(), LogisticRegression())`) "
+                    "and fit that",
+                    path=nb.path, cell=piece.cell.ref, line=piece.statement.start)
             if len(found) == 1:
                 name = next(iter(found))
                 rest = labels - found
@@ -462,9 +492,11 @@ def _metrics(evaluation: Optional[RoleFunction]) -> tuple[Optional[str], tuple[s
     dicts, scalars = [], []
     for piece in evaluation.pieces:
         node = piece.statement.node
-        if not isinstance(node, ast.Assign) or not isinstance(node.targets[0], ast.Name):
+        # `metrics = {...}` and the annotated `metrics: dict = {...}`
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if not isinstance(target, ast.Name) or getattr(node, "value", None) is None:
             continue
-        name, value = node.targets[0].id, node.value
+        name, value = target.id, node.value
         if isinstance(value, (ast.Dict, ast.DictComp)) or (
             isinstance(value, ast.Call) and getattr(value.func, "id", None) == "dict"
         ):
@@ -506,12 +538,14 @@ def plan_package(nb: Notebook) -> Plan:
                 dropped.append(Piece(cell, stmt, codes[cell.index]))
             else:
                 kept[cell.index].append(stmt)
+    _drop_display_inputs(nb, codes, kept, dropped)
     walk = _resolve_reads(nb, statements, kept)
     parameters = _parameters(nb, statements)
     inline, module_defs, imports, seeds, setup_warnings = _split_cells(nb, codes, statements, kept)
     warnings.extend(setup_warnings)
     _parameters_used_by_setup(nb, statements, module_defs)
     _check_no_split_in_featurization(nb, inline["featurization"])
+    warnings.extend(_batch_warnings(nb, inline["featurization"]))
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -550,10 +584,10 @@ def plan_package(nb: Notebook) -> Plan:
                 training.params, training.kwparams, training.returns + (model,))
     featurization = functions.get("featurization")
     raw_input = None
-    if featurization is not None and len(featurization.params) == 1:
-        raw_input = featurization.params[0]
+    if featurization is not None:
+        raw_input = _raw_input(nb, featurization)
     constants = _string_constants(module_defs)
-    inputs = _model_inputs(functions, model, raw_input, module_level, constants)
+    inputs = _model_inputs(nb, functions, model, raw_input, module_level, constants)
     features = inputs.features
     if featurization is None and features is not None:
         raw_input = features
@@ -567,7 +601,10 @@ def plan_package(nb: Notebook) -> Plan:
     if "evaluation" in functions and metrics_expr is None:
         warnings.append("no metrics found in the evaluation cells (assign a dict such as "
                         "`metrics = {...}` or scores from *_score/*_error calls)")
-    uses_pandas = any("pandas" in ast.unparse(p.statement.node) for p in imports.values())
+    uses_pandas = any("pandas" in ast.unparse(p.statement.node) for p in imports.values()) or any(
+        isinstance(n, ast.keyword) and n.arg == "as_frame" and getattr(n.value, "value", 0)
+        for role in ("data", "featurization") for p in inline[role]
+        for n in ast.walk(p.statement.node))
     return Plan(
         notebook=nb,
         parameters=tuple(parameters),
@@ -590,6 +627,84 @@ def plan_package(nb: Notebook) -> Plan:
         seeds=tuple(seeds),
         dropped=tuple(dropped),
     )
+
+
+def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:
+    """``cm = confusion_matrix(...)`` feeding only a dropped ``plt.imshow(cm)`` goes with it:
+    kept alone it is dead code (pylint W0612). Scoring results and dict or score values in
+    evaluation (possible metrics) always stay."""
+    dropped_reads = frozenset().union(*(p.statement.reads for p in dropped))
+    for cell in nb.code_cells:
+        if cell.role not in EXPORTED or cell.role in ("scoring", "parameters", "setup"):
+            continue
+        for stmt in list(kept[cell.index]):
+            node = stmt.node
+            if (not isinstance(node, ast.Assign) or not stmt.writes
+                    or not stmt.writes <= dropped_reads
+                    or not all(isinstance(t, ast.Name) for t in node.targets)):
+                continue
+            if cell.role == "evaluation" and _may_be_metric(node.value):
+                continue
+            read_elsewhere = any(stmt.writes & other.reads for stmts in kept.values()
+                                 for other in stmts if other is not stmt)
+            if not read_elsewhere:
+                kept[cell.index].remove(stmt)
+                dropped.append(Piece(cell, stmt, codes[cell.index]))
+
+
+def _may_be_metric(value: ast.expr) -> bool:
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return called == "dict" or bool(
+            _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called)
+    return False
+
+
+def _raw_input(nb: Notebook, featurization: RoleFunction) -> str:
+    """The one name featurization reads from the data cells: what new records become."""
+    if len(featurization.params) == 1:
+        return featurization.params[0]
+    if not featurization.params:
+        raise DataflowError(
+            "reads nothing from the data cells, so scoring has nowhere to put new records; "
+            "featurization should transform the table the mlops:data cell loads",
+            path=nb.path, cell=featurization.cells[0].ref)
+    names = ", ".join(f"`{p}`" for p in featurization.params)
+    raise DataflowError(
+        f"reads {names} from earlier cells, but at scoring time new records arrive as one "
+        f"table: featurization may read only that one (e.g. `{featurization.params[0]}`). Move "
+        "constants such as column lists or label names into an mlops:setup cell, and derive "
+        "anything else from the table itself",
+        path=nb.path, cell=featurization.cells[0].ref)
+
+
+def _batch_warnings(nb: Notebook, pieces) -> list[str]:
+    """Featurization also runs on each scoring request: what it computes from the whole
+    batch (fitted transformers, statistics, one-hot columns) differs for a few new records."""
+    warnings = []
+    for piece in pieces:
+        for node in ast.walk(piece.statement.node):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            # methods only: the builtins min()/max() on scalars are not about the batch
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            row_wise = any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
+                           for k in node.keywords)
+            if called in _BATCH_DEPENDENT and not row_wise and (
+                    isinstance(func, ast.Attribute) or called == "get_dummies"):
+                cell = piece.cell
+                warnings.append(
+                    f"cell {cell.number} (id {cell.cell_id}) line {piece.statement.start}: "
+                    f"`{ast.unparse(node)[:60]}` in featurization depends on the whole batch; "
+                    "at scoring time it sees only the new records (one record gets other "
+                    "values or columns). Fit it in training (a sklearn Pipeline) or use "
+                    "fixed values")
+                break
+    return warnings
 
 
 def _check_defs_are_closed(nb, module_defs, module_level) -> None:

@@ -201,3 +201,84 @@ def test_label_column_named_by_a_setup_constant(notebook):
              DATA, ("featurization", "X = df[['a']]\ny = df[LABEL]"),
              ("training", "model = LinearRegression().fit(X, y)")]
     assert plan_of(notebook, cells).label_columns == ("y",)
+
+
+# --- patterns found by trying real notebooks -------------------------------------------------
+
+WINE = ("setup", "import pandas as pd\nfrom sklearn.datasets import load_wine\n"
+                 "from sklearn.model_selection import train_test_split\n"
+                 "from sklearn.preprocessing import StandardScaler\n"
+                 "from sklearn.linear_model import LogisticRegression\n"
+                 "from sklearn.metrics import accuracy_score, confusion_matrix\n"
+                 "import matplotlib.pyplot as plt")
+WINE_DATA = ("data", "df = load_wine(as_frame=True).frame")
+WINE_FEATURES = ("featurization", "X = df.drop(columns='target')\ny = df['target']")
+
+
+def test_a_transform_fitted_in_training_is_refused_with_the_pipeline_fix(notebook):
+    # score.py would run featurization then predict, silently skipping the scaler
+    cells = [WINE, WINE_DATA, WINE_FEATURES,
+             ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
+                          "scaler = StandardScaler()\nX_train_s = scaler.fit_transform(X_train)\n"
+                          "model = LogisticRegression(max_iter=1000)\n"
+                          "model.fit(X_train_s, y_train)")]
+    with pytest.raises(DataflowError) as info:
+        plan_of(notebook, cells)
+    assert (info.value.cell.number, info.value.line) == (4, 3)
+    assert "scaler.fit_transform(X_train)" in str(info.value) and "Pipeline" in str(info.value)
+
+
+def test_featurization_reading_two_data_names_is_refused(notebook):
+    cells = [WINE, ("data", "wine = load_wine(as_frame=True)\ndf = wine.frame"),
+             ("featurization", "df['name'] = df['target'].map(dict(enumerate(wine.target_names)))"
+                               "\nX = df[['alcohol']]\ny = df['name']"),
+             ("training", "model = LogisticRegression().fit(X, y)")]
+    with pytest.raises(DataflowError, match="`df`, `wine`.*one table") as info:
+        plan_of(notebook, cells)
+    assert info.value.cell.number == 3
+
+
+def test_batch_dependent_featurization_warns_with_cell_and_line(notebook):
+    cells = [WINE, WINE_DATA,
+             ("featurization", "df['alcohol'] = df['alcohol'].fillna(df['alcohol'].median())\n"
+                               "df['total'] = df[['alcohol', 'ash']].sum(axis=1)\n"
+                               "X = pd.get_dummies(df.drop(columns='target'))\ny = df['target']"),
+             ("training", "model = LogisticRegression().fit(X, y)")]
+    warnings = plan_of(notebook, cells).warnings
+    batch = [w for w in warnings if "depends on the whole batch" in w]
+    assert [w.split(":")[0] for w in batch] == ["cell 3 (id c3) line 1", "cell 3 (id c3) line 3"]
+
+
+def test_annotated_metrics_and_plot_only_values(notebook):
+    cells = [WINE, WINE_DATA, WINE_FEATURES,
+             ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
+                          "model = LogisticRegression(max_iter=1000).fit(X_train, y_train)"),
+             ("evaluation", "pred = model.predict(X_test)\n"
+                            "metrics: dict = {'accuracy': accuracy_score(y_test, pred)}\n"
+                            "cm = confusion_matrix(y_test, pred)\nplt.imshow(cm)")]
+    plan = plan_of(notebook, cells)
+    assert plan.metrics_expr == "metrics"
+    # cm only fed the dropped plot: it goes too, instead of an unused variable
+    assert {"cm = confusion_matrix(y_test, pred)", "plt.imshow(cm)"} <= {
+        p.source for p in plan.dropped}
+
+
+def test_data_as_a_frame_without_a_pandas_import_scores_a_frame(notebook):
+    cells = [("setup", "from sklearn.datasets import load_iris\n"
+                       "from sklearn.linear_model import LogisticRegression"),
+             ("data", "df = load_iris(as_frame=True).frame"),
+             ("featurization", "X = df.drop(columns='target')\ny = df['target']"),
+             ("training", "model = LogisticRegression(max_iter=1000).fit(X, y)")]
+    assert plan_of(notebook, cells).uses_pandas
+
+
+def test_a_list_parameter_is_not_a_shared_function_default(notebook):
+    from jupyter_mlops.package.files import generate_modules  # pylint: disable=import-outside-toplevel
+
+    cells = [WINE, ("parameters", "Cs = [0.1, 1.0]"), WINE_DATA, WINE_FEATURES,
+             ("training", "scores = {c: LogisticRegression(C=c).fit(X, y).score(X, y) for c in Cs}"
+                          "\nmodel = LogisticRegression(C=max(scores, key=scores.get)).fit(X, y)")]
+    train = next(m.text for m in generate_modules(plan_of(notebook, cells), "wine", None)
+                 if m.path == "wine/train.py")
+    assert "def train(X, y, *, Cs=None):" in train
+    assert "    if Cs is None:  # the parameters cell's default\n        Cs = [0.1, 1.0]" in train

@@ -50,3 +50,17 @@ def test_run_returns_json_serialisable_predictions(scorer, recording):
     assert "error" not in result, result
     assert len(result["predictions"]) == len(records)
     json.dumps(result)
+
+
+def test_one_record_scores_as_in_the_batch(scorer, recording):
+    """A deployment is called with a few records at a time: each record scored alone gets
+    what it gets in the recorded batch (not so when featurization depends on the batch)."""
+    records = _records(recording)
+    batch = scorer.run(json.dumps(records))["predictions"]
+    for index in range(min(3, len(records))):
+        alone = scorer.run(json.dumps([records[index]]))
+        assert "error" not in alone, f"record {index + 1} alone: {alone['error']}"
+        expected = batch[index]
+        if isinstance(expected, float):
+            expected = pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert alone["predictions"] == [expected], f"record {index + 1} alone"
