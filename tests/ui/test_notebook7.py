@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -56,6 +57,22 @@ def notebook7(tmp_path_factory):
         yield {"url": url, "token": token, "root": root}
 
 
+def _run_first_cell(page) -> None:
+    """Shift+Enter in the first cell, again if the page was not ready to take it (the prompt
+    still reads ``[ ]:``), as a user would."""
+    editor = page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-editor").first
+    prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").first
+    for _ in range(5):
+        editor.click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if re.search(r"\[(\*|\d+)\]", prompt.inner_text()):
+                return
+            page.wait_for_timeout(250)
+    pytest.fail("the cell never started running: " + prompt.inner_text())
+
+
 def test_job_launcher_widget_in_notebook7(notebook7):
     url, token, root = notebook7["url"], notebook7["token"], notebook7["root"]
     # the jupyter-mlops server extension is off too: its API is not there
@@ -65,10 +82,9 @@ def test_job_launcher_widget_in_notebook7(notebook7):
     SHOTS.mkdir(exist_ok=True)
     with chromium_page(CHROMIUM, FLAGS, {"width": 1500, "height": 800}) as page:
         page.goto(f"{url}notebooks/launcher.ipynb?token={token}")
-        page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-editor").first.click()
-        page.keyboard.press("Shift+Enter")
+        _run_first_cell(page)
         fields = page.locator(".jp-OutputArea .widget-text")
-        fields.first.wait_for()
+        fields.first.wait_for(timeout=120_000)
         assert fields.locator("label").all_inner_texts() == [
             "data_path", "test_size", "C", "sample_fraction"]
         assert fields.locator("input").evaluate_all("els => els.map(e => e.value)") == [
