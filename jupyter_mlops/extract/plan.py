@@ -471,6 +471,21 @@ def _label_columns(functions, label: Optional[str], raw_input: Optional[str],
     for piece in featurization.pieces:
         if label in piece.statement.writes:
             columns += _string_subscripts(piece.statement.node, {raw_input}, constants)
+    # `df["target"] = (df["adopted"] == "yes").astype(int)`: the raw label column is
+    # "adopted", which new records do not carry either
+    changed = True
+    while changed:
+        changed = False
+        for piece in featurization.pieces:
+            node = piece.statement.node
+            if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+                continue
+            written = _string_subscripts(node.targets[0], {raw_input}, constants)
+            if written and set(written) <= set(columns):
+                for column in _string_subscripts(node.value, {raw_input}, constants):
+                    if column not in columns:
+                        columns.append(column)
+                        changed = True
     return tuple(dict.fromkeys(columns))
 
 

@@ -282,3 +282,11 @@ def test_a_list_parameter_is_not_a_shared_function_default(notebook):
                  if m.path == "wine/train.py")
     assert "def train(X, y, *, Cs=None):" in train
     assert "    if Cs is None:  # the parameters cell's default\n        Cs = [0.1, 1.0]" in train
+
+
+def test_a_label_derived_from_a_raw_column_is_not_required_at_scoring(notebook):
+    cells = [SETUP, ("data", "df = pd.DataFrame({'w': [1.0, 2.0], 'adopted': ['yes', 'no']})"),
+             ("featurization", "df['target'] = (df['adopted'] == 'yes').astype(int)\n"
+                               "X = df[['w']]\ny = df['target']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert plan_of(notebook, cells).label_columns == ("target", "adopted")
