@@ -21,7 +21,10 @@ INSTRUMENTATION = frozenset({"log_metric", "log_artifact"})
 EFFECT_METHODS = MUTATING_METHODS | frozenset(
     {"to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_sql", "to_feather",
      "save", "save_model", "dump", "write", "write_text", "write_bytes", "mkdir", "unlink",
-     "log_param", "log_params", "log_metrics", "seed", "close"}
+     "log_param", "log_params", "log_metrics", "seed", "close",
+     # process-wide settings a setup cell often ends with
+     "filterwarnings", "simplefilter", "set_option", "set_config", "manual_seed",
+     "set_random_seed", "set_seed", "basicConfig", "setLevel", "disable_eager_execution"}
 )
 
 

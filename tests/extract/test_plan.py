@@ -290,3 +290,15 @@ def test_a_label_derived_from_a_raw_column_is_not_required_at_scoring(notebook):
                                "X = df[['w']]\ny = df['target']"),
              ("training", "model = LinearRegression().fit(X, y)")]
     assert plan_of(notebook, cells).label_columns == ("target", "adopted")
+
+
+def test_settings_ending_a_setup_cell_are_kept_not_taken_for_display(notebook):
+    cells = [("setup", "import warnings\nimport pandas as pd\n"
+                       "from sklearn.linear_model import LinearRegression\n"
+                       "pd.set_option('display.max_columns', 50)\n"
+                       "warnings.filterwarnings('ignore')"), DATA,
+             ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    dropped = {p.source for p in plan_of(notebook, cells).dropped}
+    assert "warnings.filterwarnings('ignore')" not in dropped
+    assert "pd.set_option('display.max_columns', 50)" not in dropped
