@@ -104,6 +104,8 @@ class Plan:
     uses_pandas: bool
     seeds: tuple[Piece, ...]
     dropped: tuple[Piece, ...] = field(default=())
+    # featurization one-hot encodes with get_dummies: score.py aligns columns to training's
+    one_hot: bool = False
 
 
 @dataclass
@@ -560,7 +562,12 @@ def plan_package(nb: Notebook) -> Plan:
     warnings.extend(setup_warnings)
     _parameters_used_by_setup(nb, statements, module_defs)
     _check_no_split_in_featurization(nb, inline["featurization"])
-    warnings.extend(_batch_warnings(nb, inline["featurization"]))
+    dummies = [c for p in inline["featurization"] for c in _get_dummies_calls(p.statement.node)]
+    # drop_first drops whichever category comes first *in the batch*: one record loses its
+    # own, so aligning columns afterwards cannot repair it
+    one_hot = bool(dummies) and not inline["scoring"] and not any(
+        k.arg == "drop_first" for c in dummies for k in c.keywords)
+    warnings.extend(_batch_warnings(nb, inline["featurization"], one_hot))
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -641,6 +648,7 @@ def plan_package(nb: Notebook) -> Plan:
         uses_pandas=uses_pandas,
         seeds=tuple(seeds),
         dropped=tuple(dropped),
+        one_hot=one_hot,
     )
 
 
@@ -696,7 +704,12 @@ def _raw_input(nb: Notebook, featurization: RoleFunction) -> str:
         path=nb.path, cell=featurization.cells[0].ref)
 
 
-def _batch_warnings(nb: Notebook, pieces) -> list[str]:
+def _get_dummies_calls(node: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call) and "get_dummies" in (
+        getattr(n.func, "attr", None), getattr(n.func, "id", None))]
+
+
+def _batch_warnings(nb: Notebook, pieces, one_hot: bool) -> list[str]:
     """Featurization also runs on each scoring request: what it computes from the whole
     batch (fitted transformers, statistics, one-hot columns) differs for a few new records."""
     warnings = []
@@ -709,6 +722,8 @@ def _batch_warnings(nb: Notebook, pieces) -> list[str]:
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             row_wise = any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
                            for k in node.keywords)
+            if called == "get_dummies" and one_hot:
+                continue  # score.py aligns the one-hot columns with the model's
             if called in _BATCH_DEPENDENT and not row_wise and (
                     isinstance(func, ast.Attribute) or called == "get_dummies"):
                 cell = piece.cell

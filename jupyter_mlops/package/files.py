@@ -85,8 +85,16 @@ def _features_body(plan: Plan) -> str:
 def _predict_body(plan: Plan) -> str:
     scoring = plan.functions.get("scoring")
     if scoring is None:
+        align = [
+            "        # one-hot columns as in training: a category absent from these records is",
+            "        # a column of 0s, one that training never saw is left out",
+            '        names = getattr(_STATE["model"], "feature_names_in_", None)',
+            '        if names is not None and hasattr(features, "reindex"):',
+            "            features = features.reindex(columns=list(names), fill_value=0)",
+        ] if plan.one_hot else []
         return "\n".join([
             "        features = features_from_records(records)",
+            *align,
             '        predictions = _STATE["model"].predict(features)',
         ])
     featurization = plan.functions.get("featurization")

@@ -242,7 +242,8 @@ def test_batch_dependent_featurization_warns_with_cell_and_line(notebook):
     cells = [WINE, WINE_DATA,
              ("featurization", "df['alcohol'] = df['alcohol'].fillna(df['alcohol'].median())\n"
                                "df['total'] = df[['alcohol', 'ash']].sum(axis=1)\n"
-                               "X = pd.get_dummies(df.drop(columns='target'))\ny = df['target']"),
+                               "X = pd.get_dummies(df.drop(columns='target'), drop_first=True)\n"
+                               "y = df['target']"),
              ("training", "model = LogisticRegression().fit(X, y)")]
     warnings = plan_of(notebook, cells).warnings
     batch = [w for w in warnings if "depends on the whole batch" in w]
@@ -302,3 +303,21 @@ def test_settings_ending_a_setup_cell_are_kept_not_taken_for_display(notebook):
     dropped = {p.source for p in plan_of(notebook, cells).dropped}
     assert "warnings.filterwarnings('ignore')" not in dropped
     assert "pd.set_option('display.max_columns', 50)" not in dropped
+
+
+def test_get_dummies_is_aligned_at_scoring_unless_drop_first(notebook):
+    def plan(extra: str):
+        return plan_of(notebook, [
+            WINE, WINE_DATA,
+            ("featurization", "df['band'] = (df['alcohol'] > 13).map({True: 'hi', False: 'lo'})\n"
+                              f"X = pd.get_dummies(df.drop(columns='target'){extra})\n"
+                              "y = df['target']"),
+            ("training", "model = LogisticRegression().fit(X, y)")])
+
+    aligned = plan("")
+    assert aligned.one_hot
+    assert not [w for w in aligned.warnings if "get_dummies" in w]
+    # drop_first drops the batch's first category: one record would lose its own
+    dropping = plan(", drop_first=True")
+    assert not dropping.one_hot
+    assert [w for w in dropping.warnings if "get_dummies" in w]
