@@ -39,7 +39,7 @@ import {
 } from './api';
 import { el, linkButton, smallButton } from './dom';
 import { jobsIcon } from './icons';
-import { goToCell, notebookFor, saved } from './notebooks';
+import { askAboutNotebook, goToCell, notebookFor } from './notebooks';
 import { IMlopsSettings } from './settings';
 
 export namespace JobCommandIDs {
@@ -582,25 +582,17 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         if (!panel) {
           return;
         }
-        let path: string;
-        let parameters: IParameter[];
-        try {
-          path = await saved(panel);
-          parameters = (
-            await requestAPI<{ parameters: IParameter[] }>(
-              'parameters',
-              {},
-              { path }
-            )
-          ).parameters;
-        } catch (reason) {
-          const body = errorBody(reason);
-          if (body.cell) {
-            await goToCell(app, panel, body.cell.id, body.cell.number);
-          }
-          await showErrorMessage(trans.__('Run as Training Job'), body.message);
+        const asked = await askAboutNotebook<{ parameters: IParameter[] }>(
+          app,
+          panel,
+          'parameters',
+          trans.__('Run as Training Job')
+        );
+        if (!asked) {
           return;
         }
+        const path = asked.path;
+        const parameters = asked.answer.parameters;
         let previous: IRunChoice | null = null;
         let error: string | null = null;
         // The dialog comes back with the server's reason until the values are accepted.

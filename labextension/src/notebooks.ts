@@ -2,8 +2,11 @@
  * Finding the notebook a command is about, and taking the user to one of its cells.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
+import { showErrorMessage } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
+import { errorBody, requestAPI } from './api';
 
 /**
  * The notebook a command acts on: the open one at `args.path` (toolbar buttons pass their
@@ -67,4 +70,27 @@ export async function goToCell(
   }
   notebook.node.focus();
   return true;
+}
+
+/**
+ * Save the notebook, then GET `endpoint?path=<notebook>`: the answer, or null once the error
+ * is shown (titled `title`) with the notebook moved to the cell it names.
+ */
+export async function askAboutNotebook<T>(
+  app: JupyterFrontEnd,
+  panel: NotebookPanel,
+  endpoint: string,
+  title: string
+): Promise<{ path: string; answer: T } | null> {
+  try {
+    const path = await saved(panel);
+    return { path, answer: await requestAPI<T>(endpoint, {}, { path }) };
+  } catch (reason) {
+    const body = errorBody(reason);
+    if (body.cell) {
+      await goToCell(app, panel, body.cell.id, body.cell.number);
+    }
+    await showErrorMessage(title, body.message);
+    return null;
+  }
 }

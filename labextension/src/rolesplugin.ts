@@ -7,12 +7,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  Dialog,
-  ICommandPalette,
-  showDialog,
-  showErrorMessage
-} from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import {
@@ -24,8 +19,8 @@ import { tagIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import { ISuggestion, errorBody, requestAPI } from './api';
-import { goToCell, notebookFor, saved } from './notebooks';
+import { ISuggestion } from './api';
+import { askAboutNotebook, notebookFor } from './notebooks';
 import {
   ROLES,
   Role,
@@ -290,24 +285,16 @@ export const rolesPlugin: JupyterFrontEndPlugin<void> = {
         if (!panel) {
           return;
         }
-        let suggestions: ISuggestion[];
-        try {
-          const path = await saved(panel);
-          suggestions = (
-            await requestAPI<{ suggestions: ISuggestion[] }>(
-              'suggest',
-              {},
-              { path }
-            )
-          ).suggestions;
-        } catch (reason) {
-          const body = errorBody(reason);
-          if (body.cell) {
-            await goToCell(app, panel, body.cell.id, body.cell.number);
-          }
-          await showErrorMessage(trans.__('Suggest Cell Roles'), body.message);
+        const asked = await askAboutNotebook<{ suggestions: ISuggestion[] }>(
+          app,
+          panel,
+          'suggest',
+          trans.__('Suggest Cell Roles')
+        );
+        if (!asked) {
           return;
         }
+        const suggestions = asked.answer.suggestions;
         if (!suggestions.length) {
           await showDialog({
             title: trans.__('Suggest Cell Roles'),

@@ -122,6 +122,20 @@ def test_1_role_markers_and_setting_a_role(page):
         ".some(c => c.textContent.includes('df.head()') && c.dataset.mlopsRole === 'skip')")
     head.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "1-roles.png"))
+    # Suggest Cell Roles proposes (the tagged example has little left to propose) and writes
+    # nothing until the user applies
+    tagged = page.locator(".jp-NotebookPanel .jp-CodeCell[data-mlops-role]").count()
+    head.locator(".jp-InputArea-editor").click(button="right")
+    page.locator(".lm-Menu-item", has_text="Cell Role").hover()
+    page.locator(".lm-Menu-item", has_text="Suggest Cell Roles").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    rows = dialog.locator(".jp-mlops-suggestion").all_inner_texts()
+    assert any("Skip" in r and "only displays" in r for r in rows), rows
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="detached")
+    # cancelled: no cell got a role it did not have
+    assert page.locator(".jp-NotebookPanel .jp-CodeCell[data-mlops-role]").count() == tagged
 
 
 def test_2_productionize_shows_files_and_findings(page):
