@@ -1,6 +1,6 @@
 """Training-job overhead and sweep speed-up, measured against baselines in the same run.
 
-    python benchmarks/bench_jobs.py [--repeat 3]
+    python benchmarks/bench_jobs.py [--repeat 5]
 
 1. One small notebook, each as a fresh process: ``jupyter mlops run`` (recorded: lineage,
    audit hook, store) against plain ``papermill`` and against bare ``nbclient``
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from common import timed
+from common import timed, timed_together
 
 NBCLIENT = """
 import sys, nbformat
@@ -49,7 +49,7 @@ def notebook(path: Path) -> Path:
 def main() -> int:
     """Run both benchmarks and print ratios against their baselines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
@@ -57,11 +57,13 @@ def main() -> int:
         nb = notebook(work / "train.ipynb")
         (work / "nbclient_run.py").write_text(NBCLIENT)
         env = dict(os.environ, JUPYTER_MLOPS_HOME=str(work / ".mlops"))
-        bare = timed([py, "nbclient_run.py", str(nb)], work, args.repeat, env)
-        paper = timed([py, "-m", "papermill", str(nb), "out.ipynb", "-p", "alpha", "0.5",
-                       "--no-progress-bar"], work, args.repeat, env)
-        job = timed([py, "-m", "jupyter_mlops", "run", str(nb), "-p", "alpha", "0.5"], work,
-                    args.repeat, env)
+        medians = timed_together({
+            "bare": [py, "nbclient_run.py", str(nb)],
+            "papermill": [py, "-m", "papermill", str(nb), "out.ipynb", "-p", "alpha", "0.5",
+                          "--no-progress-bar"],
+            "job": [py, "-m", "jupyter_mlops", "run", str(nb), "-p", "alpha", "0.5"],
+        }, work, args.repeat, env)
+        bare, paper, job = medians["bare"], medians["papermill"], medians["job"]
         print(f"bare nbclient          {bare:6.2f} s   (baseline)")
         print(f"papermill              {paper:6.2f} s   ratio {paper / bare:.2f}x")
         print(f"jupyter mlops run      {job:6.2f} s   ratio {job / bare:.2f}x "

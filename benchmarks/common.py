@@ -20,3 +20,14 @@ def timed(argv: list[str], cwd: Path, repeat: int, env: Optional[dict] = None) -
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr[-2000:]}")
     return statistics.median(times)
+
+
+def timed_together(commands: dict[str, list[str]], cwd: Path, repeat: int,
+                   env: Optional[dict] = None) -> dict[str, float]:
+    """Median wall seconds of each command, run in interleaved rounds (a, b, c, a, b, c, ...)
+    so that drift in the machine's load falls on every command alike."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            times[name].append(timed(argv, cwd, 1, env))
+    return {name: statistics.median(values) for name, values in times.items()}
