@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -226,13 +227,13 @@ _LOADS_DATA = re.compile(r"^(read_\w+|fetch_\w+|loadtxt|genfromtxt|open|load_(ir
 _SEEDS = frozenset({"seed", "manual_seed", "set_seed", "set_random_seed"})
 
 
+def _called(func: ast.expr) -> str:
+    """The name a call calls: ``f`` in ``f(x)`` and in ``obj.f(x)``."""
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
 def _calls(node: ast.AST) -> list[str]:
-    names = []
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            func = sub.func
-            names.append(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
-    return names
+    return [_called(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)]
 
 
 def _is_seed(stmt: Statement) -> bool:
@@ -384,7 +385,7 @@ def _trace_to(name: str, pieces, targets: set[str], depth: int = 0,
             names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
             arrays = [a for a in node.value.args if isinstance(a, ast.Name)]
             func = node.value.func
-            func_name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            func_name = _called(func)
             # train_test_split(X, y) -> X_train, X_test, y_train, y_test
             if _SPLITTERS.search(func_name) and arrays and len(names) == 2 * len(arrays):
                 sources = {arrays[names.index(name) // 2].id}
@@ -520,7 +521,7 @@ def _metrics(evaluation: Optional[RoleFunction]) -> tuple[Optional[str], tuple[s
             dicts.append(name)
         elif isinstance(value, ast.Call):
             func = value.func
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            called = _called(func)
             if _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called:
                 scalars.append(name)
     preferred = [d for d in dicts if re.search("metric|score|result", d)]
@@ -567,7 +568,7 @@ def plan_package(nb: Notebook) -> Plan:
     # own, so aligning columns afterwards cannot repair it
     one_hot = bool(dummies) and not inline["scoring"] and not any(
         k.arg == "drop_first" for c in dummies for k in c.keywords)
-    warnings.extend(_batch_warnings(nb, inline["featurization"], one_hot))
+    warnings.extend(_batch_warnings(inline["featurization"], one_hot))
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -657,6 +658,7 @@ def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:
     kept alone it is dead code (pylint W0612). Scoring results and dict or score values in
     evaluation (possible metrics) always stay."""
     dropped_reads = frozenset().union(*(p.statement.reads for p in dropped))
+    readers = Counter(name for stmts in kept.values() for stmt in stmts for name in stmt.reads)
     for cell in nb.code_cells:
         if cell.role not in EXPORTED or cell.role in ("scoring", "parameters", "setup"):
             continue
@@ -668,9 +670,8 @@ def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:
                 continue
             if cell.role == "evaluation" and _may_be_metric(node.value):
                 continue
-            read_elsewhere = any(stmt.writes & other.reads for stmts in kept.values()
-                                 for other in stmts if other is not stmt)
-            if not read_elsewhere:
+            # read by a kept statement other than this one (`x = x + 1` reads itself)
+            if not any(readers[n] - (n in stmt.reads) for n in stmt.writes):
                 kept[cell.index].remove(stmt)
                 dropped.append(Piece(cell, stmt, codes[cell.index]))
 
@@ -680,7 +681,7 @@ def _may_be_metric(value: ast.expr) -> bool:
         return True
     if isinstance(value, ast.Call):
         func = value.func
-        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        called = _called(func)
         return called == "dict" or bool(
             _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called)
     return False
@@ -709,7 +710,7 @@ def _get_dummies_calls(node: ast.AST) -> list[ast.Call]:
         getattr(n.func, "attr", None), getattr(n.func, "id", None))]
 
 
-def _batch_warnings(nb: Notebook, pieces, one_hot: bool) -> list[str]:
+def _batch_warnings(pieces, one_hot: bool) -> list[str]:
     """Featurization also runs on each scoring request: what it computes from the whole
     batch (fitted transformers, statistics, one-hot columns) differs for a few new records."""
     warnings = []
@@ -719,7 +720,7 @@ def _batch_warnings(nb: Notebook, pieces, one_hot: bool) -> list[str]:
                 continue
             func = node.func
             # methods only: the builtins min()/max() on scalars are not about the batch
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            called = _called(func)
             row_wise = any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
                            for k in node.keywords)
             if called == "get_dummies" and one_hot:
