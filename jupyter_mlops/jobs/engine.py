@@ -1,34 +1,21 @@
 """A papermill engine that reports progress (cells done / total, the current cell).
 
 Registered in papermill's engine registry as ``mlops``; execution itself is papermill's
-nbclient engine, unchanged.
+nbclient engine, on a kernel the job may have started before importing papermill.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
+from .progress import Progress, ProgressCallback
+
 ENGINE_NAME = "mlops"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a running job is."""
-
-    done: int
-    total: int
-    cell_number: Optional[int]  # 1-based number in the source notebook; None when injected
-    cell_id: Optional[str]
-    finished_cell: bool
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 class ProgressEngine(NBClientEngine):
@@ -61,22 +48,20 @@ class ProgressEngine(NBClientEngine):
                 return result
 
             nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
-        kernel_log = kwargs.pop("mlops_kernel_log", None)
-        if kernel_log is None:
-            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-        return cls._execute(nb_man, kernel_name, kernel_log, **kwargs)
+        return cls._execute(nb_man, kernel_name, **kwargs)
 
     @classmethod
-    def _execute(cls, nb_man, kernel_name, kernel_log, log_output=False, stdout_file=None,
+    def _execute(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                  stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-        """NBClientEngine's execution, with the kernel process's own stderr sent to a file
-        (a crashing kernel says why there; the terminal stays free of its start-up noise)."""
+        """NBClientEngine's execution on a kernel the job may have started already
+        (``km=``); nbclient shuts that kernel down when the notebook is done, as it does
+        its own."""
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         client = PapermillNotebookClient(nb_man, **merge_kwargs(
             kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
             kernel_name=kernel_name, log=logger, log_output=log_output,
             stdout_file=stdout_file, stderr_file=stderr_file))
-        return client.execute(stderr=kernel_log)
+        return client.execute(cleanup_kc=True)
 
 
 papermill_engines.register(ENGINE_NAME, ProgressEngine)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,9 @@ from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
 from ..store import Run, RunStore, find_home
 from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV
-from .engine import ENGINE_NAME, Progress, ProgressCallback
 from .lineage import cell_hashes, environment, git_state, recorded_inputs
 from .params import typed_parameters
+from .progress import Progress, ProgressCallback
 
 #: Exit codes by how a run ended (the CLI returns them; CI tells failure kinds apart).
 EXIT_CODES = {"succeeded": 0, "cell_error": 1, "error": 1, "kernel_died": 3, "timeout": 4,
@@ -49,6 +50,30 @@ def _kernel_line(run_dir: Path) -> str:
             "__import__('jupyter_mlops.tracking').tracking.start_audit()")
 
 
+def _start_kernel(name: str, run_dir: Path, cwd: Path, log: Any) -> Any:
+    """Launch the job's kernel before papermill is even imported, so that its start-up
+    overlaps ours (the import, parameterizing the notebook) instead of following it."""
+    # pylint: disable=import-outside-toplevel
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name=name)
+    # History in memory, as nbclient does for kernels it starts: a job must not write the
+    # user's IPython history database.
+    run_sync(km.start_kernel)(cwd=str(cwd), stderr=log, extra_arguments=[
+        f"--IPKernelApp.exec_lines={_kernel_line(run_dir)}",
+        "--HistoryManager.hist_file=:memory:"])
+    return km
+
+
+def _stop_kernel(km: Any) -> None:
+    """Kill a kernel nbclient never took over (papermill failed before executing)."""
+    from jupyter_core.utils import run_sync  # pylint: disable=import-outside-toplevel
+
+    if km is not None and km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+
+
 def _jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -61,10 +86,13 @@ def _jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _failure(exc: BaseException, numbers: dict, current: dict) -> tuple[str, str, dict]:
-    """(status, ending, error) for an exception out of papermill."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError  # pylint: disable=C0415
-    from papermill.exceptions import PapermillExecutionError  # pylint: disable=C0415
+def _failure(exc: BaseException, numbers: dict, current: dict,
+             kernel: str) -> tuple[str, str, dict]:
+    """(status, ending, error) for an exception out of the kernel start or papermill."""
+    # pylint: disable=import-outside-toplevel
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, KeyboardInterrupt):
         return "cancelled", "cancelled", {"message": "cancelled (interrupt or SIGTERM)"}
@@ -74,6 +102,10 @@ def _failure(exc: BaseException, numbers: dict, current: dict) -> tuple[str, str
         return "failed", "cell_error", {
             "cell_number": number, "cell_id": cell_id, "ename": exc.ename,
             "evalue": exc.evalue, "message": f"cell {number} raised {exc.ename}: {exc.evalue}"}
+    if isinstance(exc, NoSuchKernel):
+        return "failed", "error", {"message": (
+            f"the notebook's kernel {kernel!r} is not installed here; `jupyter kernelspec "
+            "list` shows the installed kernels (set one in the notebook's Kernel menu)")}
     if isinstance(exc, DeadKernelError):
         return "failed", "kernel_died", {"message": f"the kernel died: {exc}"}
     if isinstance(exc, (CellTimeoutError, TimeoutError)):
@@ -90,10 +122,6 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
 
     ``tracking`` is an MLflow tracking URI the finished run is mirrored to.
     """
-    import papermill  # pylint: disable=import-outside-toplevel
-
-    from . import engine  # pylint: disable=import-outside-toplevel,unused-import  # registers
-
     run_id = store.create_run(_shown_path(nb_path, store), nb.sha256, values, sweep_id)
     if announce is not None:
         announce(run_id)
@@ -101,19 +129,9 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
     executed = run_dir / EXECUTED
     numbers = {c.cell_id: c.number for c in nb.cells}
     kernel = nb.kernel_name or "python3"  # papermill alone fails with "No kernel name found"
-    # git and the installed-package scan take a moment: do them while the kernel works.
-    lineage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
-    git = lineage.submit(git_state, nb_path.parent)
-    env = lineage.submit(environment)
-    lineage.shutdown(wait=False)
-    store.update(run_id, status="running", started=time.time(), record={
-        "notebook_path": str(nb_path), "kernel": kernel, "cells": cell_hashes(nb),
-        "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
-                  "stderr": str(run_dir / "stderr.txt"),
-                  "kernel_log": str(run_dir / "kernel.log")},
-    })
     status, ending, error = "succeeded", "succeeded", None
     current: dict = {}
+    km = git = env = None
 
     def track(where: Progress) -> None:
         current["cell_id"] = where.cell_id
@@ -121,27 +139,43 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
             progress(where)
 
     try:
-        with open(run_dir / "stdout.txt", "w", encoding="utf-8") as out, \
-                open(run_dir / "stderr.txt", "w", encoding="utf-8") as err, \
-                open(run_dir / "kernel.log", "wb") as kernel_log:
+        with ExitStack() as files:
+            out, err = (files.enter_context(open(run_dir / name, "w", encoding="utf-8"))
+                        for name in ("stdout.txt", "stderr.txt"))
+            store.update(run_id, status="running", started=time.time(), record={
+                "notebook_path": str(nb_path), "kernel": kernel, "cells": cell_hashes(nb),
+                "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
+                          "stderr": str(run_dir / "stderr.txt"),
+                          "kernel_log": str(run_dir / "kernel.log")},
+            })
+            # the kernel process's own stderr: a crashing kernel says why there
+            km = _start_kernel(kernel, run_dir, nb_path.parent,
+                               files.enter_context(open(run_dir / "kernel.log", "wb")))
+            # git and the installed-package scan take a moment: do them while the kernel works
+            lineage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
+            git, env = lineage.submit(git_state, nb_path.parent), lineage.submit(environment)
+            lineage.shutdown(wait=False)
+            import papermill  # pylint: disable=import-outside-toplevel
+
+            from .engine import ENGINE_NAME  # pylint: disable=import-outside-toplevel
+
             papermill.execute_notebook(
                 str(nb_path), str(executed), parameters=values, engine_name=ENGINE_NAME,
                 kernel_name=kernel, language=nb.language or "python", progress_bar=False,
-                cwd=str(nb_path.parent),
+                cwd=str(nb_path.parent), km=km,
                 stdout_file=out, stderr_file=err, log_output=False,
-                execution_timeout=timeout, mlops_progress=track,
-                mlops_cell_numbers=numbers, mlops_kernel_log=kernel_log,
-                extra_arguments=[f"--IPKernelApp.exec_lines={_kernel_line(run_dir)}"],
+                execution_timeout=timeout, mlops_progress=track, mlops_cell_numbers=numbers,
             )
     except BaseException as exc:  # pylint: disable=broad-exception-caught  # recorded below
-        status, ending, error = _failure(exc, numbers, current)
+        status, ending, error = _failure(exc, numbers, current, kernel)
         if not isinstance(exc, (Exception, KeyboardInterrupt)):
             raise
     finally:
+        _stop_kernel(km)
         store.add_metrics(run_id, _jsonl(run_dir / METRICS_FILE))
         store.update(run_id, status=status, ended=time.time(), record={
             "ending": ending, "error": error, "inputs": recorded_inputs(run_dir),
-            "git": git.result(), "environment": env.result(),
+            "git": git.result() if git else None, "environment": env.result() if env else None,
             "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
         })
     run = store.get(run_id)

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from ..errors import ConfigError
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
-from .engine import ProgressCallback
+from .progress import ProgressCallback
 from .run import execute_run, prepare, resolve_tracking
 
 #: Given one run's parameter values, the progress callback for that run (local sweeps).

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil  # an ipykernel dependency
 import pytest
 
 from jupyter_mlops.errors import ConfigError
@@ -74,6 +75,29 @@ def test_kernel_killed_by_the_notebook_is_failed_not_hung(project):
     record = json.loads(done.stdout)
     assert record["status"] == "failed" and record["ending"] == "kernel_died"
     assert time.time() - started < 120
+
+
+def test_kernel_not_installed_is_a_recorded_failure_naming_it(project):
+    nb = json.loads((project / "job.ipynb").read_text())
+    nb["metadata"]["kernelspec"] = {"name": "py-old-env", "display_name": "old",
+                                    "language": "python"}
+    (project / "job.ipynb").write_text(json.dumps(nb))
+    outcome = run_job(project / "job.ipynb")
+    assert outcome.run.status == "failed" and outcome.exit_code == 1
+    message = outcome.run.record["error"]["message"]
+    assert "'py-old-env' is not installed" in message and "jupyter kernelspec list" in message
+
+
+def test_the_kernel_is_shut_down_after_the_run(project):
+    def kernels():
+        return {p.pid for p in psutil.Process().children(recursive=True)
+                if "ipykernel" in " ".join(p.cmdline())}
+
+    before = kernels()
+    run_job(project / "job.ipynb")
+    write_notebook(project / "job.ipynb", [PARAMS, "raise ValueError('bad')"], kernel=False)
+    run_job(project / "job.ipynb")
+    assert kernels() == before
 
 
 def test_sigterm_marks_the_run_cancelled(project):
