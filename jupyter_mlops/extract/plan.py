@@ -19,6 +19,7 @@ from ..notebook import Cell, Notebook, role_tag
 from .dataflow import (BUILTIN_NAMES, Statement, base_name, cell_statements, function_mutators,
                        ordered_reads)
 from .display import is_display_only
+from .persistence import reloaded_model, saves_model
 from .source import clean_source, lenient_source
 
 PIPELINE = ("data", "featurization", "training", "evaluation", "scoring")
@@ -147,7 +148,9 @@ def _resolve_reads(nb: Notebook, statements: dict[int, tuple[Statement, ...]],
     for cell in nb.code_cells:
         exported = cell.role in EXPORTED
         for stmt in statements[cell.index]:
-            if exported and stmt in kept[cell.index]:
+            if exported:
+                if stmt not in kept[cell.index]:
+                    continue  # a left-out `model = joblib.load(...)` rebinds nothing
                 for name in ordered_reads(stmt):
                     _check_read(nb, walk, cell, stmt, name)
             for name in stmt.writes:
@@ -547,12 +550,20 @@ def plan_package(nb: Notebook) -> Plan:
     plot_names: set[str] = set()
     kept: dict[int, list[Statement]] = {}
     dropped = []
+    trained = {name for cell in nb.tagged("training") for stmt in statements[cell.index]
+               for name in stmt.writes}
     for cell in nb.code_cells:
         stmts = statements[cell.index]
         kept[cell.index] = []
         for i, stmt in enumerate(stmts):
-            if cell.role in EXPORTED and is_display_only(stmt.node, i == len(stmts) - 1,
-                                                          plot_names):
+            persisted = _persistence(cell, stmt, trained)
+            if persisted:
+                warnings.append(f"cell {cell.number} (id {cell.cell_id}) line {stmt.start}: "
+                                f"`{ast.unparse(stmt.node).splitlines()[0]}` is left out: "
+                                f"{persisted}")
+                dropped.append(Piece(cell, stmt, codes[cell.index]))
+            elif cell.role in EXPORTED and is_display_only(stmt.node, i == len(stmts) - 1,
+                                                            plot_names):
                 dropped.append(Piece(cell, stmt, codes[cell.index]))
             else:
                 kept[cell.index].append(stmt)
@@ -651,6 +662,16 @@ def plan_package(nb: Notebook) -> Plan:
         dropped=tuple(dropped),
         one_hot=one_hot,
     )
+
+
+def _persistence(cell: Cell, stmt: Statement, trained: set[str]) -> Optional[str]:
+    """Why a statement saving or reloading the trained model is left out, else None."""
+    if cell.role in ("training", "evaluation") and saves_model(stmt.node, trained):
+        return "the package saves the model itself (its train.py writes model.pkl to " \
+               "--model-dir)"
+    if cell.role == "scoring" and reloaded_model(stmt.node, trained):
+        return "score.py's init() loads the trained model from $MODEL_DIR"
+    return None
 
 
 def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:

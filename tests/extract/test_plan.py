@@ -321,3 +321,30 @@ def test_get_dummies_is_aligned_at_scoring_unless_drop_first(notebook):
     dropping = plan(", drop_first=True")
     assert not dropping.one_hot
     assert [w for w in dropping.warnings if "get_dummies" in w]
+
+
+def test_saving_and_reloading_the_model_is_left_to_the_package(notebook):
+    cells = [("setup", SETUP[1] + "\nimport joblib\nimport pickle\nfrom joblib import load"),
+             DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)\n"
+                          "joblib.dump(model, 'model.joblib')\n"
+                          "with open('model.pkl', 'wb') as f:\n    pickle.dump(model, f)"),
+             ("scoring", "model = load('model.joblib')\npreds = model.predict(X)")]
+    plan = plan_of(notebook, cells)
+    training, scoring = plan.functions["training"], plan.functions["scoring"]
+    assert [p.source for p in training.pieces] == ["model = LinearRegression().fit(X, y)"]
+    assert [p.source for p in scoring.pieces] == ["preds = model.predict(X)"]
+    assert scoring.params == ("model", "X")
+    left_out = [w for w in plan.warnings if "is left out" in w]
+    assert len(left_out) == 3 and "cell 4 (id c4) line 2: `joblib.dump" in left_out[0]
+    assert "init() loads the trained model" in left_out[2]
+
+
+def test_loading_a_model_the_notebook_did_not_train_is_kept(notebook):
+    # a scoring-only notebook: the file is its model, nothing replaces the load
+    cells = [("setup", SETUP[1] + "\nimport joblib"), DATA,
+             ("featurization", "X = df[['a']]"),
+             ("scoring", "model = joblib.load('model.joblib')\npreds = model.predict(X)")]
+    plan = plan_of(notebook, cells)
+    assert len(plan.functions["scoring"].pieces) == 2
+    assert not any("is left out" in w for w in plan.warnings)
