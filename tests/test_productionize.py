@@ -232,5 +232,87 @@ def test_notebook_variants_become_passing_packages(tmp_path, name):
     assert result.ok and result.lint.score == 10.0, result.summary()
     failed = [c for c in result.tests.cases if c.outcome != "passed"]
     # numpy arrays as raw data: no records to score, so the record-based tests skip
-    allowed = {"numpy_seeded": 7, "scoring_cell": 1, "gridsearch_drop": 0}[name]
+    allowed = {"numpy_seeded": 8, "scoring_cell": 1, "gridsearch_drop": 0}[name]
     assert len(failed) == allowed, result.summary()
+
+
+SCORE_RECORDS = """
+import json, sys
+from sales import score
+score.init()
+print(json.dumps(score.run(sys.stdin.read())))
+"""
+
+
+def test_scoring_uses_the_trained_parameters_and_keeps_record_order(tmp_path):
+    """Featurization that reads a parameter, parses dates, sorts and drops rows: records come
+    back one prediction each, in their order, featurized with the value training used."""
+    rows = ["day,x,target"] + [f"2024-{m:02d}-{d:02d},{(m * 7 + d) % 10 + 0.5},"
+                               f"{(m * 7 + d) % 10 * 2 + m}" for m in range(1, 7)
+                               for d in (3, 17)] + ["2024-07-01,,5"]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    nb = write_notebook(tmp_path / "sales.ipynb", [
+        ("parameters", "CUTOFF = 5.0"),
+        ("setup", "import pandas as pd\nfrom sklearn.linear_model import LinearRegression"),
+        ("data", "df = pd.read_csv('data.csv', parse_dates=['day'])"),
+        ("featurization", "df.dropna(inplace=True)\ndf.sort_values('x', inplace=True)\n"
+                          "df['month'] = df['day'].dt.month\n"
+                          "df['big'] = (df['x'] > CUTOFF).astype(int)\n"
+                          "X = df[['x', 'month', 'big']]\ny = df.target"),
+        ("training", "model = LinearRegression().fit(X, y)"),
+    ])
+    result = productionize(nb, tmp_path / "out")
+    assert result.ok, result.summary()
+    model_dir = tmp_path / "model"
+    env = {"PYTHONPATH": str(tmp_path / "out"), "MODEL_DIR": str(model_dir)}
+    subprocess.run([sys.executable, "-m", "sales.train", "--model-dir", str(model_dir),
+                    "--CUTOFF", "2.0"], cwd=tmp_path, check=True, capture_output=True,
+                   env=dict(__import__("os").environ, **env))
+    assert json.loads((model_dir / "parameters.json").read_text()) == {"CUTOFF": 2.0}
+    records = [{"day": "2024-03-05", "x": 3.0}, {"day": "2024-01-02", "x": None},
+               {"day": "2024-01-01", "x": 1.0}]
+    done = subprocess.run([sys.executable, "-c", SCORE_RECORDS], input=json.dumps(records),
+                          capture_output=True, text=True, check=True,
+                          env=dict(__import__("os").environ, **env))
+    scored = json.loads(done.stdout)
+
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+    from sklearn.linear_model import LinearRegression  # pylint: disable=C0415
+
+    df = pd.read_csv(tmp_path / "data.csv", parse_dates=["day"]).dropna()
+    df["month"], df["big"] = df["day"].dt.month, (df["x"] > 2.0).astype(int)
+    model = LinearRegression().fit(df[["x", "month", "big"]], df["target"])
+    expected = model.predict(pd.DataFrame({"x": [3.0, 1.0], "month": [3, 1], "big": [1, 0]}))
+    assert scored["predictions"][0] == pytest.approx(expected[0])
+    assert scored["predictions"][1] is None
+    assert scored["predictions"][2] == pytest.approx(expected[1])
+    assert scored["warnings"] == ["featurization dropped record(s) [2]: they have no prediction"]
+
+
+def test_featurization_statistics_are_frozen_at_training(tmp_path):
+    """fillna(median), a z-score and a scaler refit per column in a loop: one record is
+    featurized with training's values, as in the notebook's batch."""
+    rows = ["age,income,bought"] + [
+        f"{'' if i % 9 == 0 else 18 + (i * 7) % 60},{30 + (i * 13) % 50},{(i * 5) % 3 == 0:d}"
+        for i in range(120)]
+    (tmp_path / "customers.csv").write_text("\n".join(rows) + "\n")
+    nb = write_notebook(tmp_path / "shop.ipynb", [
+        ("setup", "import pandas as pd\nfrom sklearn.preprocessing import StandardScaler\n"
+                  "from sklearn.linear_model import LogisticRegression"),
+        ("data", "df = pd.read_csv('customers.csv')"),
+        ("featurization", "df['age'] = df['age'].fillna(df['age'].median())\n"
+                          "df['income_z'] = (df['income'] - df['income'].mean()) / "
+                          "df['income'].std()\nscaler = StandardScaler()\n"
+                          "for col in ['age', 'income']:\n"
+                          "    df[[col + '_s']] = scaler.fit_transform(df[[col]])\n"
+                          "X = df[['age', 'income_z', 'age_s', 'income_s']]\ny = df['bought']"),
+        ("training", "model = LogisticRegression().fit(X, y)"),
+    ])
+    result = productionize(nb, tmp_path / "out")
+    assert result.ok and result.lint.score == 10.0, result.summary()
+    assert not [w for w in result.warnings if "whole batch" in w]
+    # among the generated tests: one record alone scores as in the batch, and the features
+    # of the recorded records match the notebook's
+    passed = {c.name.rsplit("::", 1)[-1] for c in result.tests.cases if c.outcome == "passed"}
+    assert {"test_one_record_scores_as_in_the_batch", "test_features_match_notebook"} <= passed
+    assert (tmp_path / "out" / "shop" / "fitted.py").is_file()

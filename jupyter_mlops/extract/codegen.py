@@ -254,6 +254,8 @@ def add_function(builder: _Builder, plan: Plan, function: RoleFunction) -> None:
     """Emit one role function: signature, docstring, cell blocks, return."""
     cells = ", ".join(str(c.number) for c in function.cells)
     word = "cells" if len(function.cells) > 1 else "cell"
+    if function.role == "featurization" and plan.frozen:
+        builder.add("@frozen_statistics")
     builder.add(f"def {function.name}({_signature(plan, function)}):")
     builder.add(f'    """{ROLE_DOC[function.role]}.')
     builder.add()

@@ -19,6 +19,7 @@ from ..notebook import Cell, Notebook, role_tag
 from .dataflow import (BUILTIN_NAMES, Statement, base_name, cell_statements, function_mutators,
                        ordered_reads)
 from .display import is_display_only
+from .freeze import FrozenCall, frozen_calls, rewrite
 from .persistence import reloaded_model, saves_model
 from .source import clean_source, lenient_source
 
@@ -108,6 +109,8 @@ class Plan:
     dropped: tuple[Piece, ...] = field(default=())
     # featurization one-hot encodes with get_dummies: score.py aligns columns to training's
     one_hot: bool = False
+    # batch statistics and fit_transform calls in featurization, frozen at training time
+    frozen: tuple[FrozenCall, ...] = ()
 
 
 @dataclass
@@ -407,15 +410,36 @@ class _ModelInputs:
     label_columns: tuple[str, ...] = ()
 
 
+#: DataFrame attributes that are not columns (``df.values``, ``df.shape``, ...).
+_FRAME_ATTRIBUTES = frozenset({"values", "shape", "columns", "index", "dtypes", "T", "loc",
+                               "iloc", "at", "iat", "str", "dt", "cat", "empty", "size", "ndim",
+                               "plot", "style", "attrs", "flags", "axes", "sparse", "array"})
+
+
 def _string_subscripts(node: ast.AST, bases: set[str], constants: dict[str, str]) -> list[str]:
+    """Columns of ``bases`` that ``node`` names: ``df["a"]``, ``df[LABEL]``, ``df.a`` and
+    ``df.pop("a")``."""
+    def name(value: ast.AST) -> Optional[str]:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
+        return constants.get(value.id) if isinstance(value, ast.Name) else None
+
+    called = {id(sub.func) for sub in ast.walk(node) if isinstance(sub, ast.Call)}
     found = []
     for sub in ast.walk(node):
-        if not isinstance(sub, ast.Subscript) or base_name(sub.value) not in bases:
-            continue
-        if isinstance(sub.slice, ast.Constant) and isinstance(sub.slice.value, str):
-            found.append(sub.slice.value)
-        elif isinstance(sub.slice, ast.Name) and sub.slice.id in constants:
-            found.append(constants[sub.slice.id])
+        column = None
+        if isinstance(sub, ast.Subscript) and base_name(sub.value) in bases:
+            column = name(sub.slice)
+        elif (isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name)
+              and sub.value.id in bases and id(sub) not in called
+              and sub.attr not in _FRAME_ATTRIBUTES):
+            column = sub.attr
+        elif (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+              and sub.func.attr == "pop" and isinstance(sub.func.value, ast.Name)
+              and sub.func.value.id in bases and sub.args):
+            column = name(sub.args[0])
+        if column is not None:
+            found.append(column)
     return found
 
 
@@ -476,13 +500,16 @@ def _label_columns(functions, label: Optional[str], raw_input: Optional[str],
     columns = []
     for piece in featurization.pieces:
         if label in piece.statement.writes:
-            columns += _string_subscripts(piece.statement.node, {raw_input}, constants)
-    # `df["target"] = (df["adopted"] == "yes").astype(int)`: the raw label column is
-    # "adopted", which new records do not carry either
+            columns += _string_subscripts(_label_part(piece.statement.node, label),
+                                          {raw_input}, constants)
+    # `df["target"] = (df["adopted"] == "yes").astype(int)`, in featurization or in the data
+    # cell: the raw label column is "adopted", which new records do not carry either
+    data = functions.get("data")
+    derivations = (data.pieces if data else ()) + featurization.pieces
     changed = True
     while changed:
         changed = False
-        for piece in featurization.pieces:
+        for piece in derivations:
             node = piece.statement.node
             if not isinstance(node, ast.Assign) or len(node.targets) != 1:
                 continue
@@ -493,6 +520,17 @@ def _label_columns(functions, label: Optional[str], raw_input: Optional[str],
                         columns.append(column)
                         changed = True
     return tuple(dict.fromkeys(columns))
+
+
+def _label_part(node: ast.stmt, label: str) -> ast.AST:
+    """The label's own expression in ``X, y = df[features], df.target``; else the statement."""
+    if (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Tuple) and isinstance(node.value, ast.Tuple)
+            and len(node.targets[0].elts) == len(node.value.elts)):
+        for target, value in zip(node.targets[0].elts, node.value.elts):
+            if isinstance(target, ast.Name) and target.id == label:
+                return value
+    return node
 
 
 def _string_constants(module_defs) -> dict[str, str]:
@@ -522,11 +560,8 @@ def _metrics(evaluation: Optional[RoleFunction]) -> tuple[Optional[str], tuple[s
             isinstance(value, ast.Call) and getattr(value.func, "id", None) == "dict"
         ):
             dicts.append(name)
-        elif isinstance(value, ast.Call):
-            func = value.func
-            called = _called(func)
-            if _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called:
-                scalars.append(name)
+        elif _scalar_metric(value, set(scalars)):
+            scalars.append(name)
     preferred = [d for d in dicts if re.search("metric|score|result", d)]
     if preferred or dicts:
         return (preferred or dicts)[-1], ()
@@ -579,7 +614,9 @@ def plan_package(nb: Notebook) -> Plan:
     # own, so aligning columns afterwards cannot repair it
     one_hot = bool(dummies) and not inline["scoring"] and not any(
         k.arg == "drop_first" for c in dummies for k in c.keywords)
-    warnings.extend(_batch_warnings(inline["featurization"], one_hot))
+    inline["featurization"], frozen = _freeze(inline["featurization"])
+    warnings.extend(_batch_warnings(inline["featurization"], one_hot,
+                                    {id(n) for c in frozen for n in ast.walk(c.node)}))
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -661,6 +698,7 @@ def plan_package(nb: Notebook) -> Plan:
         seeds=tuple(seeds),
         dropped=tuple(dropped),
         one_hot=one_hot,
+        frozen=tuple(frozen),
     )
 
 
@@ -697,15 +735,30 @@ def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:
                 dropped.append(Piece(cell, stmt, codes[cell.index]))
 
 
+_WRAPPERS = frozenset({"sqrt", "float", "round", "abs", "mean", "exp"})
+
+
+def _scalar_metric(value: ast.expr, known: set[str] = frozenset()) -> bool:
+    """``accuracy_score(...)``, and what is computed from one: ``mean_squared_error(...) **
+    0.5``, ``np.sqrt(mse)``, ``1 - r2`` (``known``: metric names already found)."""
+    if isinstance(value, ast.Name):
+        return value.id in known
+    if isinstance(value, ast.BinOp):
+        return _scalar_metric(value.left, known) or _scalar_metric(value.right, known)
+    if isinstance(value, ast.UnaryOp):
+        return _scalar_metric(value.operand, known)
+    if not isinstance(value, ast.Call):
+        return False
+    called = _called(value.func)
+    if called in _WRAPPERS:
+        return bool(value.args) and _scalar_metric(value.args[0], known)
+    return bool(_METRIC_CALL.search(called)) and "report" not in called and "matrix" not in called
+
+
 def _may_be_metric(value: ast.expr) -> bool:
     if isinstance(value, (ast.Dict, ast.DictComp)):
         return True
-    if isinstance(value, ast.Call):
-        func = value.func
-        called = _called(func)
-        return called == "dict" or bool(
-            _METRIC_CALL.search(called) and "report" not in called and "matrix" not in called)
-    return False
+    return (isinstance(value, ast.Call) and _called(value.func) == "dict") or _scalar_metric(value)
 
 
 def _raw_input(nb: Notebook, featurization: RoleFunction) -> str:
@@ -731,7 +784,19 @@ def _get_dummies_calls(node: ast.AST) -> list[ast.Call]:
         getattr(n.func, "attr", None), getattr(n.func, "id", None))]
 
 
-def _batch_warnings(pieces, one_hot: bool) -> list[str]:
+def _freeze(pieces: list[Piece]) -> tuple[list[Piece], list[FrozenCall]]:
+    """Featurization pieces with their batch statistics wrapped (see ``freeze``)."""
+    by_cell: dict[int, list[FrozenCall]] = {}
+    for piece in pieces:
+        by_cell.setdefault(piece.cell.index, []).extend(
+            frozen_calls(piece.statement.node, piece.cell.number))
+    codes = {index: rewrite(next(p.code for p in pieces if p.cell.index == index), calls)
+             for index, calls in by_cell.items() if calls}
+    return ([Piece(p.cell, p.statement, codes.get(p.cell.index, p.code)) for p in pieces],
+            [call for calls in by_cell.values() for call in calls])
+
+
+def _batch_warnings(pieces, one_hot: bool, frozen: set[int]) -> list[str]:
     """Featurization also runs on each scoring request: what it computes from the whole
     batch (fitted transformers, statistics, one-hot columns) differs for a few new records."""
     warnings = []
@@ -744,8 +809,8 @@ def _batch_warnings(pieces, one_hot: bool) -> list[str]:
             called = _called(func)
             row_wise = any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
                            for k in node.keywords)
-            if called == "get_dummies" and one_hot:
-                continue  # score.py aligns the one-hot columns with the model's
+            if (called == "get_dummies" and one_hot) or id(node) in frozen:
+                continue  # score.py aligns one-hot columns; frozen calls reuse training's
             if called in _BATCH_DEPENDENT and not row_wise and (
                     isinstance(func, ast.Attribute) or called == "get_dummies"):
                 cell = piece.cell
@@ -816,10 +881,46 @@ def _check_scoring_inputs(nb, functions, model, raw_input) -> None:
                 "score from those",
                 path=nb.path, cell=scoring.cells[0].ref,
             )
+    for piece in scoring.pieces:
+        for call in ast.walk(piece.statement.node):
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and base_name(call.func.value) == model and call.args):
+                continue
+            part = _row_subset(call.args[0])
+            if part:
+                raise DataflowError(
+                    f"predicts on `{ast.unparse(call.args[0])}`, only some of the records "
+                    f"(`{part}`); score.py must return one prediction per record it is sent, so "
+                    f"predict on all of them (`{model}.{call.func.attr}("
+                    f"{base_name(call.args[0])})`) and look at a few in a skip cell",
+                    path=nb.path, cell=piece.cell.ref, line=piece.statement.start)
     if not scoring.returns:
         raise DataflowError("assigns no variable; assign the predictions (e.g. "
                             "`predictions = model.predict(X)`)", path=nb.path,
                             cell=scoring.cells[-1].ref)
+
+
+_ROW_SUBSETS = frozenset({"head", "tail", "sample", "nlargest", "nsmallest"})
+
+
+def _all_rows(index: ast.expr) -> bool:
+    """``X[:, 1:3]``, ``X.iloc[:, 0]``: every row, some columns."""
+    first = index.elts[0] if isinstance(index, ast.Tuple) and index.elts else index
+    return isinstance(first, ast.Slice) and first.lower is None and first.upper is None
+
+
+def _row_subset(node: ast.AST) -> Optional[str]:
+    """What in an expression keeps only some rows: ``X.head(3)``, ``X[:10]``, ``X.iloc[5:]``."""
+    for sub in ast.walk(node):
+        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr in _ROW_SUBSETS):
+            return f".{sub.func.attr}(...)"
+        if not isinstance(sub, ast.Subscript) or _all_rows(sub.slice):
+            continue
+        by_position = isinstance(sub.value, ast.Attribute) and sub.value.attr == "iloc"
+        if by_position or isinstance(sub.slice, ast.Slice):
+            return ast.unparse(sub)
+    return None
 
 
 def _parameters_used_by_setup(nb, statements, module_defs) -> None:

@@ -52,11 +52,22 @@ def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
         arguments="\n".join(_argument(plan, n) for n in used),
         pipeline="\n".join(f"    {s}" for s in steps),
         model=plan.model,
+        parameters="{" + ", ".join(f'"{n}": args.{n}' for n in used) + "}",
+        save_fitted="    fitted.save(model_dir)  # featurization's statistics, for score.py\n"
+        if plan.frozen else "",
     )
+    fitted_import = ("from . import fitted",) if plan.frozen else ()
     return codegen.role_module(
-        plan, package, "training", TRAIN_IMPORTS + tuple(local_imports), tail,
+        plan, package, "training", TRAIN_IMPORTS + tuple(local_imports) + fitted_import, tail,
         constants=f'MODEL_FILE = "{codegen.MODEL_FILE}"', tail_reads=frozenset(seed_reads),
     )
+
+
+def _with_trained(function, *args: str) -> str:
+    """A call of a role function; its notebook parameters take the values training used."""
+    kwargs = [f"**trained_with({', '.join(repr(n) for n in function.kwparams)})"
+              ] if function.kwparams else []
+    return f"{function.name}({', '.join([*args, *kwargs])})"
 
 
 def _features_body(plan: Plan) -> str:
@@ -66,10 +77,8 @@ def _features_body(plan: Plan) -> str:
         if plan.raw_input and expr and expr != plan.raw_input:
             return f"    {plan.raw_input} = to_frame(records)\n    return {expr}"
         return "    return to_frame(records)"
-    if not featurization.returns:
-        return f"    return {featurization.name}(to_frame(records))"
-    if expr is None:
-        return f"    return {featurization.name}(to_frame(records))"
+    if not featurization.returns or expr is None:
+        return f"    return {_with_trained(featurization, 'to_frame(records)')}"
     used = {n.id for n in ast.walk(ast.parse(expr)) if isinstance(n, ast.Name)}
     targets = [n if n in used else "_" for n in featurization.returns]
     if all(t == "_" for t in targets):
@@ -77,7 +86,7 @@ def _features_body(plan: Plan) -> str:
     unpack = ", ".join(targets) if len(targets) > 1 else targets[0]
     return "\n".join([
         f"    {plan.raw_input} = to_frame(records)",
-        f"    {unpack} = {featurization.name}({plan.raw_input})",
+        f"    {unpack} = {_with_trained(featurization, plan.raw_input)}",
         f"    return {expr}",
     ])
 
@@ -96,15 +105,18 @@ def _predict_body(plan: Plan) -> str:
             "        features = features_from_records(records)",
             *align,
             '        predictions = _STATE["model"].predict(features)',
+            "        predictions = in_record_order(predictions, features, len(records))",
         ])
     featurization = plan.functions.get("featurization")
     lines = [f"        {plan.raw_input} = to_frame(records)"]
     if featurization is not None and featurization.returns:
         targets = [n if n in scoring.params else "_" for n in featurization.returns]
         unpack = ", ".join(targets) if len(targets) > 1 else targets[0]
-        lines.append(f"        {unpack} = {featurization.name}({plan.raw_input})")
+        lines.append(f"        {unpack} = {_with_trained(featurization, plan.raw_input)}")
     args = ['_STATE["model"]' if p == plan.model else p for p in scoring.params]
-    lines.append(f"        predictions = {scoring.name}({', '.join(args)})")
+    lines.append(f"        predictions = {_with_trained(scoring, *args)}")
+    rows = plan.features if plan.features in scoring.params else plan.raw_input
+    lines.append(f"        predictions = in_record_order(predictions, {rows}, len(records))")
     return "\n".join(lines)
 
 
@@ -120,7 +132,11 @@ def _to_frame_body(plan: Plan) -> str:
         "    known = [c for c in INPUT_COLUMNS if c in frame]",
         "    frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]",
         "    for column, dtype in INPUT_COLUMNS.items():",
-        '        if column in frame and _kind(dtype) in ("number", "bool"):',
+        '        if column in frame and dtype.startswith("datetime64"):',
+        "            # JSON carries dates as strings; featurization expects what read_csv's",
+        "            # parse_dates (or pd.to_datetime) gave the notebook",
+        "            frame[column] = pd.to_datetime(frame[column])",
+        '        elif column in frame and _kind(dtype) in ("number", "bool"):',
         "            try:",
         "                frame[column] = frame[column].astype(dtype)",
         "            except (TypeError, ValueError):",
@@ -138,6 +154,8 @@ def score_module(plan: Plan, package: str, notebook_name: str,
         imports.append("import pandas as pd")
     if "featurization" in plan.functions:
         imports.append("from .featurize import featurize")
+    if plan.frozen:
+        imports.append("from . import fitted")
     scoring = plan.functions.get("scoring")
     needed = codegen._module_reads(plan, "score") if scoring else set()  # pylint: disable=protected-access
     if plan.features_expr:
@@ -153,6 +171,8 @@ def score_module(plan: Plan, package: str, notebook_name: str,
         to_frame_body=_to_frame_body(plan),
         features_body=_features_body(plan),
         predict_body=_predict_body(plan),
+        load_fitted="    fitted.load(found[0].parent)  # featurization's training statistics\n"
+        if plan.frozen else "",
     )
     head, tail = text.split("@@SCORING@@\n")
     builder = codegen._Builder()  # pylint: disable=protected-access
@@ -177,6 +197,15 @@ def _import_names(modules: list[Module]) -> list[str]:
     return sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__")
 
 
+def _fitted_imports(plan: Plan) -> tuple[str, ...]:
+    """What featurization imports from ``fitted.py`` for its frozen calls."""
+    if not plan.frozen:
+        return ()
+    names = sorted({"frozen_statistics"} | {
+        "fitted" if call.kind == "statistic" else "fitted_transform" for call in plan.frozen})
+    return (f"from .fitted import {', '.join(names)}",)
+
+
 def generate_modules(plan: Plan, package: str, recording: Optional[Recording]) -> list[Module]:
     """Every Python module of the package, formatted."""
     name = plan.notebook.path.replace("\\", "/").rsplit("/", 1)[-1]
@@ -189,7 +218,11 @@ def generate_modules(plan: Plan, package: str, recording: Optional[Recording]) -
         modules.append(common)
     for role in ("data", "featurization", "evaluation"):
         if role in plan.functions:
-            modules.append(codegen.role_module(plan, package, role))
+            modules.append(codegen.role_module(
+                plan, package, role, _fitted_imports(plan) if role == "featurization" else ()))
+    if plan.frozen:
+        fitted = template("fitted.py.tmpl").substitute(notebook=name)
+        modules.append(Module(f"{package}/fitted.py", codegen.formatted(fitted), {}))
     if "training" in plan.functions:
         modules.append(train_module(plan, package, name))
     if plan.model is not None:

@@ -238,16 +238,21 @@ def test_featurization_reading_two_data_names_is_refused(notebook):
     assert info.value.cell.number == 3
 
 
-def test_batch_dependent_featurization_warns_with_cell_and_line(notebook):
+def test_batch_dependent_featurization_is_frozen_or_warns_with_cell_and_line(notebook):
     cells = [WINE, WINE_DATA,
              ("featurization", "df['alcohol'] = df['alcohol'].fillna(df['alcohol'].median())\n"
                                "df['total'] = df[['alcohol', 'ash']].sum(axis=1)\n"
                                "X = pd.get_dummies(df.drop(columns='target'), drop_first=True)\n"
                                "y = df['target']"),
              ("training", "model = LogisticRegression().fit(X, y)")]
-    warnings = plan_of(notebook, cells).warnings
-    batch = [w for w in warnings if "depends on the whole batch" in w]
-    assert [w.split(":")[0] for w in batch] == ["cell 3 (id c3) line 1", "cell 3 (id c3) line 3"]
+    plan = plan_of(notebook, cells)
+    batch = [w for w in plan.warnings if "depends on the whole batch" in w]
+    # the median is computed at training and reused; drop_first cannot be repaired
+    assert [w.split(":")[0] for w in batch] == ["cell 3 (id c3) line 3"]
+    assert [(c.kind, c.key) for c in plan.frozen] == [("statistic", "cell 3 line 1 col 38")]
+    first = plan.functions["featurization"].pieces[0].source
+    assert first == ("df['alcohol'] = df['alcohol'].fillna("
+                     "fitted(\"cell 3 line 1 col 38\", df['alcohol'].median))")
 
 
 def test_annotated_metrics_and_plot_only_values(notebook):
@@ -348,3 +353,49 @@ def test_loading_a_model_the_notebook_did_not_train_is_kept(notebook):
     plan = plan_of(notebook, cells)
     assert len(plan.functions["scoring"].pieces) == 2
     assert not any("is left out" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("argument", ["X.head(3)", "X[:10]", "X.iloc[5:]", "X.sample(4)"])
+def test_scoring_only_some_records_is_refused(notebook, argument):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("scoring", f"preds = model.predict({argument})")]
+    with pytest.raises(DataflowError, match=r"only some of the records") as err:
+        plan_of(notebook, cells)
+    assert "cell 5" in str(err.value)
+
+
+@pytest.mark.parametrize("argument", ["X", "X[['a']]", "X.iloc[:, 0:1]", "X.values[:, :1]"])
+def test_scoring_all_records_on_some_columns_is_fine(notebook, argument):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("scoring", f"preds = model.predict({argument})")]
+    assert plan_of(notebook, cells).functions["scoring"].returns == ("preds",)
+
+
+@pytest.mark.parametrize("label", ["y = df.y", "y = df.pop('y')", "X, y = df[['a']], df.y"])
+def test_label_read_as_an_attribute_or_popped_is_not_required_at_scoring(notebook, label):
+    first = "" if label.startswith("X,") else "X = df[['a']]\n"
+    cells = [SETUP, DATA, ("featurization", first + label),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert plan_of(notebook, cells).label_columns == ("y",)
+
+
+def test_label_derived_in_the_data_cell_frees_its_raw_column(notebook):
+    cells = [SETUP, ("data", DATA[1] + "\ndf['big'] = (df['y'] > 5).astype(int)"),
+             ("featurization", "X = df[['a']]\nlabel = df['big']"),
+             ("training", "from sklearn.linear_model import LogisticRegression\n"
+                          "model = LogisticRegression().fit(X, label)")]
+    assert set(plan_of(notebook, cells).label_columns) == {"big", "y"}
+
+
+def test_metrics_computed_from_metric_calls(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "import numpy as np\n"
+                            "from sklearn.metrics import mean_squared_error, r2_score\n"
+                            "mse = mean_squared_error(y, model.predict(X))\n"
+                            "rmse = mean_squared_error(y, model.predict(X)) ** 0.5\n"
+                            "rmse2 = np.sqrt(mse)\nr2 = r2_score(y, model.predict(X))\n"
+                            "unexplained = 1 - r2\nn = len(X)")]
+    assert plan_of(notebook, cells).metric_names == ("mse", "rmse", "rmse2", "r2", "unexplained")
