@@ -1,14 +1,18 @@
 """``jupyter mlops SUBCOMMAND``: argument parsing -> one core call -> printing.
 
-Exit codes (the contract CI relies on): 0 success, 1 the check failed, 2 bad usage or input.
-``MlopsError`` subclasses carry their exit code; this module maps them in ``main`` only.
+Exit codes (the contract CI relies on): 0 success, 1 the check failed, 2 bad usage or input,
+130 interrupted, 141 (128 + SIGPIPE, as a shell reports ``cat`` killed by it) when the reader
+closed stdout early (``| head``), which ends quietly. ``MlopsError`` subclasses carry their exit
+code; this module maps them in ``main`` only.
 Core modules are imported inside the handlers so ``--help`` stays instant.
 """
+# pylint: disable=import-outside-toplevel  # lazy on purpose, see above
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -51,11 +55,9 @@ def _roles(args: argparse.Namespace) -> Outcome:
          "first_line": c.source.strip().splitlines()[0] if c.source.strip() else ""}
         for c in nb.cells
     ]
-    lines = [
-        f"{r['number']:>4}  {r['id']:<12} {r['role'] or ('-' if r['type'] == 'code' else r['type']):<14}"
-        f" {r['first_line'][:60]}"
-        for r in rows
-    ]
+    shown = [r["role"] or ("-" if r["type"] == "code" else r["type"]) for r in rows]
+    lines = [f"{r['number']:>4}  {r['id']:<12} {role:<14} {r['first_line'][:60]}"
+             for r, role in zip(rows, shown)]
     return Outcome({"notebook": nb.path, "cells": rows}, "\n".join(lines))
 
 
@@ -370,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit code when the reader closed stdout early: what a shell shows for a SIGPIPE death.
+CLOSED_STDOUT = 141
+
+
 def _emit(outcome: Outcome, as_json: bool) -> None:
     if as_json:
         print(json.dumps(outcome.payload, indent=2, sort_keys=True, default=str))
@@ -380,22 +386,39 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
         print(outcome.text)
 
 
+def _emit_error(exc: MlopsError, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def _printed(write: Callable[[], None], code: int) -> int:
+    """Run ``write``; ``code``, or CLOSED_STDOUT without a traceback if stdout was closed."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader is gone (`| head`). Python flushes stdout again at exit, which would raise
+        # once more: point it at devnull first (the signal module docs' "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return CLOSED_STDOUT
+    return code
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; return the exit code."""
     args = build_parser().parse_args(argv)
     try:
         outcome = args.handler(args)
     except MlopsError as exc:
-        if args.json:
-            print(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _printed(lambda: _emit_error(exc, args.json), exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    _emit(outcome, args.json)
-    return outcome.code
+    return _printed(lambda: _emit(outcome, args.json), outcome.code)
 
 
 if __name__ == "__main__":  # pragma: no cover

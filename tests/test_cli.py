@@ -132,3 +132,44 @@ def test_entry_points_answer_help():
     done = subprocess.run([sys.executable, "-m", "jupyter_mlops", "productionize", "--help"],
                           capture_output=True, text=True, check=False)
     assert "--no-execute" in done.stdout and "--json" in done.stdout
+
+
+def test_a_name_set_under_an_untagged_time_cell_magic_names_that_cell(notebook, capsys):
+    path = notebook([SETUP, DATA, "%%time\nmodel = df.a.sum()",
+                     ("evaluation", "score = model * 2")])
+    code, _, err = run(capsys, "productionize", path, "--no-execute", "--no-checks")
+    assert code == 2 and "Traceback" not in err
+    assert "cell 3 (id c3, untagged)" in err and "no cell before it defines" not in err
+
+
+def test_timeit_options_in_a_tagged_cell_are_not_exported(notebook, capsys):
+    path = notebook([SETUP, ("data", "df = pd.DataFrame({'a': [1.0, 2.0], 'y': [0, 1]})"),
+                     ("featurization", "X = df[['a']]\ny = df['y']"),
+                     ("training", "from sklearn.linear_model import LinearRegression\n"
+                                  "model = LinearRegression().fit(X, y)"),
+                     ("evaluation", "%timeit -n 3 -r 1 model.predict(X)\nr2 = model.score(X, y)")])
+    code, _, err = run(capsys, "productionize", path, "--out", path.parent / "out",
+                       "--no-execute", "--no-checks")
+    assert code == 0, err
+    assert "-n 3" not in (path.parent / "out").joinpath(
+        *_generated(path.parent / "out", "model.predict(X)")).read_text()
+
+
+def _generated(out, text):
+    """Path parts (under ``out``) of the generated .py file containing ``text``."""
+    for found in sorted(out.rglob("*.py")):
+        if text in found.read_text():
+            return found.relative_to(out).parts
+    raise AssertionError(f"no generated file contains {text!r}")
+
+
+def test_closed_stdout_ends_quietly(notebook):
+    path = notebook(["x = 1"] * 3000)
+    with subprocess.Popen([sys.executable, "-m", "jupyter_mlops", "roles", str(path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout.readline().strip().startswith(b"1  c1")
+        proc.stdout.close()  # what `| head -1` does after its first line
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert err == "" and code == 141

@@ -881,18 +881,25 @@ def _check_scoring_inputs(nb, functions, model, raw_input) -> None:
                 "score from those",
                 path=nb.path, cell=scoring.cells[0].ref,
             )
+    subsets: dict[str, str] = {}  # `sample = X.head(10)`: names holding only some rows
     for piece in scoring.pieces:
-        for call in ast.walk(piece.statement.node):
+        node = piece.statement.node
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name):
+            part = _row_subset(node.value) or subsets.get(getattr(node.value, "id", None))
+            if part:
+                subsets[node.targets[0].id] = part
+        for call in ast.walk(node):
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                     and base_name(call.func.value) == model and call.args):
                 continue
-            part = _row_subset(call.args[0])
+            argument = call.args[0]
+            part = _row_subset(argument) or subsets.get(getattr(argument, "id", None))
             if part:
                 raise DataflowError(
                     f"predicts on `{ast.unparse(call.args[0])}`, only some of the records "
                     f"(`{part}`); score.py must return one prediction per record it is sent, so "
-                    f"predict on all of them (`{model}.{call.func.attr}("
-                    f"{base_name(call.args[0])})`) and look at a few in a skip cell",
+                    f"predict on all of them and look at a few in a skip cell",
                     path=nb.path, cell=piece.cell.ref, line=piece.statement.start)
     if not scoring.returns:
         raise DataflowError("assigns no variable; assign the predictions (e.g. "

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Optional
 
 from ..errors import NotebookError
 from ..notebook import Cell
@@ -14,8 +17,19 @@ from ..notebook import Cell
 HARMLESS_MAGICS = frozenset(
     {"matplotlib", "config", "load_ext", "reload_ext", "autoreload", "aimport", "precision"}
 )
-#: Line magics that wrap a statement we can keep (``%time x = f()``).
-TIMING_MAGICS = frozenset({"time", "timeit"})
+#: Magics that run Python in the kernel, with IPython's option letters for them
+#: (``IPython/core/magics/execution.py``): those without a value, then those taking one
+#: (``-n 3`` or ``-n3``). As line magics they keep the statement after the options
+#: (``%timeit -n 3 f()`` -> ``f()``). timeit runs its code inside a function, so in IPython its
+#: assignments stay local while in-place effects (``.fit``) persist; the module runs it once.
+TIMING_MAGICS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"time": ("", ""), "timeit": ("tcqo", "nrp"), "prun": ("qr", "DlsT")}
+)
+#: Cell magics whose body is Python run in the kernel: the body is the cell's code. The rest of
+#: the first line is code too for these (timeit's setup, the statement prun prepends); %%time
+#: allows none and %%capture's names the captured output.
+BODY_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
+_FIRST_LINE_IS_CODE = frozenset({"timeit", "prun"})
 _PIP = re.compile(r"^\s*[%!]\s*(pip|pip3|conda|mamba)\s+install\b(?P<args>.*)$")
 _MAGIC = re.compile(r"^(?P<indent>\s*)(?P<sigil>%%|%|!)\s*(?P<name>[\w.-]*)(?P<rest>.*)$")
 
@@ -45,12 +59,35 @@ def _pip_requirements(args: str) -> list[str]:
     return reqs
 
 
+def _without_options(text: str, flags: str, valued: str) -> str:
+    """``text`` less the leading options IPython's getopt takes: ``-n 3 -q f()`` -> ``f()``."""
+    if not flags + valued:
+        return text.strip()
+    flag = f"[{flags}]*" if flags else ""
+    value = rf"(?:[{valued}](?:\S+|\s+\S+))?" if valued else ""
+    option = re.compile(rf"\s*-(?=[{flags}{valued}]){flag}{value}(?=\s|$)")
+    while match := option.match(text):
+        text = text[match.end():]
+    return text.strip()
+
+
+def _wrapped_python(magic: re.Match, first_line: bool) -> Optional[str]:
+    """The Python a timing line magic or a first-line body cell magic runs, else None."""
+    name, sigil = magic.group("name"), magic.group("sigil")
+    if sigil == "%" and name in TIMING_MAGICS:
+        return magic.group("indent") + _without_options(magic.group("rest"), *TIMING_MAGICS[name])
+    if sigil == "%%" and first_line and name in BODY_MAGICS:
+        if name in _FIRST_LINE_IS_CODE:
+            return _without_options(magic.group("rest"), *TIMING_MAGICS[name])
+        return ""
+    return None
+
+
 def clean_source(cell: Cell, path: str) -> CleanSource:
     """Blank out harmless magics and pip installs (with warnings); raise on any other magic."""
-    lines = cell.source.split("\n")
     out, reqs, warnings = [], [], []
     where = f"cell {cell.number} (id {cell.cell_id})"
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(cell.source.split("\n"), start=1):
         pip = _PIP.match(line)
         magic = _MAGIC.match(line)
         if pip:
@@ -64,14 +101,11 @@ def clean_source(cell: Cell, path: str) -> CleanSource:
         elif magic and magic.group("name") in HARMLESS_MAGICS and magic.group("sigil") == "%":
             warnings.append(f"{where} line {number}: dropped notebook magic `{line.strip()}`")
             out.append("")
-        elif magic and magic.group("sigil") == "%" and magic.group("name") in TIMING_MAGICS:
-            warnings.append(f"{where} line {number}: dropped `%{magic.group('name')}` timing")
-            out.append(magic.group("indent") + magic.group("rest").strip())
-        elif magic and number == 1 and magic.group("sigil") == "%%" and (
-            magic.group("name") in ("time", "capture")
-        ):
-            warnings.append(f"{where} line 1: dropped cell magic `{line.strip()}`")
-            out.append("")
+        elif magic and (wrapped := _wrapped_python(magic, number == 1)) is not None:
+            warnings.append(f"{where} line {number}: dropped " + (
+                f"cell magic `{line.strip()}`" if magic.group("sigil") == "%%"
+                else f"`%{magic.group('name')}` timing"))
+            out.append(wrapped)
         elif magic:
             kind = "shell command" if magic.group("sigil") == "!" else "IPython magic"
             raise NotebookError(
@@ -108,14 +142,40 @@ def _is_ipython_syntax(text: str) -> bool:
     return bool(re.search(r"=\s*[!%]", text) or re.match(r"^[\w.]+\?{1,2}$", text))
 
 
-def lenient_source(cell: Cell) -> str:
-    """Best-effort Python for an untagged cell (never raises): IPython syntax blanked."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
+def _unwrapped(source: str) -> str:
+    """``source`` with timing magics and body cell magics replaced by the Python they run."""
+    lines = source.split("\n")
+    for number, line in enumerate(lines):
+        magic = _MAGIC.match(line)
+        wrapped = _wrapped_python(magic, number == 0) if magic else None
+        if wrapped is not None:
+            lines[number] = wrapped
+    return "\n".join(lines)
 
-        code = TransformerManager().transform_cell(cell.source)
+
+def _leading_blank_lines(text: str) -> int:
+    return text.count("\n", 0, len(text) - len(text.lstrip(" \t\n")))
+
+
+def lenient_source(cell: Cell) -> str:
+    """Best-effort Python for an untagged cell (never raises): IPython syntax blanked.
+
+    ``%%time``, ``%timeit -n 3 ...`` and friends read as the code they run, as in tagged cells,
+    so a name set under them counts as set by this cell.
+    """
+    source = _unwrapped(cell.source)
+    try:
+        # lazy: IPython is heavy and only untagged cells need it
+        from IPython.core.inputtransformer2 import (  # pylint: disable=import-outside-toplevel
+            TransformerManager,
+        )
+
+        code = TransformerManager().transform_cell(source)
+        # IPython drops leading blank lines; put them back so line numbers stay the cell's
+        missing = _leading_blank_lines(source) - _leading_blank_lines(code)
+        code = "\n" * missing + code if code.strip() else code
     except Exception:  # pylint: disable=broad-except  # untagged cells may be anything
-        code = cell.source
+        code = source
     try:
         ast.parse(code)
     except SyntaxError:

@@ -2,14 +2,18 @@
 
 1. only imports, constants and function/class definitions -> ``setup``
 2. only literal assignments right before data loading -> ``parameters`` (if none is tagged)
-3. ``.predict(``/``.predict_proba(`` on new data with no metric call -> ``scoring``
-4. metric calls (``*_score``, ``*_error``, ``classification_report``, ``.score(``) -> ``evaluation``
-5. ``.fit(``, ``train_test_split``, ``GridSearchCV``, ``cross_val_score`` -> ``training``
-6. ``read_csv``/``read_parquet``/``load_*``/``fetch_*``/``open(`` -> ``data``
-7. column assignment, ``get_dummies``, ``fillna``, ``.apply(``, ``.map(``, ``astype`` ->
+3. ``.fit(``, ``train_test_split``, ``GridSearchCV``, ``cross_val_score`` -> ``training``, even
+   when the cell also computes scores
+4. ``.predict(``/``.predict_proba(`` on new data with no metric call -> ``scoring``
+5. metric calls (``*_score``, ``*_error``, ``classification_report``, ``.score(``) -> ``evaluation``
+6. only displays (``df.head()``, plots, ``describe``) -> ``skip``, whatever they show
+   (``plt.hist(np.log1p(df.price))`` transforms nothing)
+7. ``read_csv``/``read_parquet``/``load_*``/``fetch_*``/``open(`` -> ``data``
+8. column assignment, ``get_dummies``, ``fillna``, ``.apply(``, ``.map(``, ``astype``, or
+   selecting the model's inputs and label (``X = df[FEATURES]``, ``y = df['target']``) ->
    ``featurization``
-8. only displays (``df.head()``, plots, ``describe``) -> ``skip``
 
+Cells under ``%%time``, ``%%timeit``, ``%%capture`` or ``%%prun`` are judged by their body.
 Only cells whose suggestion differs from their current role are proposed; nothing is written
 unless the caller applies them.
 """
@@ -32,6 +36,8 @@ _DATA = re.compile(r"^(read_\w+|load_\w+|fetch_\w+|open|loadtxt|genfromtxt|read_
 _FEATURE = {"get_dummies", "fillna", "apply", "map", "astype", "replace", "cut", "qcut",
             "dropna", "drop", "merge", "join", "concat", "assign", "transform", "where",
             "clip", "log1p", "to_datetime"}
+#: Names a cell binds the model's inputs or label to (``X``, ``y``, ``X_scaled``, ``target``).
+_XY = re.compile(r"^(X|y)(_\w+)?$|^(features|target|labels?)$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,61 @@ def _is_literal(node: ast.expr) -> bool:
     return True
 
 
+def _bound_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    return []
+
+
+def _xy_selection(tree: ast.Module) -> Optional[str]:
+    """The first ``X``/``y``-like name the cell computes (``X = df[FEATURES]``), if any."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and not _is_literal(stmt.value):
+            for target in stmt.targets:
+                found = [n for n in _bound_names(target) if _XY.match(n)]
+                if found:
+                    return found[0]
+    return None
+
+
+def _featurization(tree: ast.Module, called: list[str]) -> Optional[str]:
+    """Why the cell looks like featurization, or None."""
+    features = [c for c in called if c in _FEATURE]
+    if features:
+        return f"transforms columns ({features[0]})"
+    if any(isinstance(t, ast.Subscript)
+           for s in tree.body if isinstance(s, ast.Assign) for t in s.targets):
+        return "transforms columns (df[...] =)"
+    selected = _xy_selection(tree)
+    return f"selects model inputs or label ({selected} = ...)" if selected else None
+
+
+def _is_display(tree: ast.Module) -> bool:
+    plot_names: set[str] = set()
+    last = len(tree.body) - 1
+    return all(is_display_only(s, i == last, plot_names) for i, s in enumerate(tree.body))
+
+
+def _role_from_calls(tree: ast.Module) -> Optional[tuple[str, str]]:
+    """Rules 3 to 8 of the module docstring, in order."""
+    called = _called(tree)
+    trains = [c for c in called if c in _TRAIN]
+    metrics = [c for c in called if _METRIC.search(c)]
+    loads = [c for c in called if _DATA.match(c)]
+    predicts = any(c in ("predict", "predict_proba") for c in called)
+    reasons = (  # (role, why or a false value), in the documented order
+        ("training", trains and f"calls {trains[0]}"),
+        ("scoring", predicts and not metrics and "calls .predict( without computing metrics"),
+        ("evaluation", metrics and f"computes metrics ({metrics[0]})"),
+        ("skip", _is_display(tree) and "only displays tables or plots"),
+        ("data", loads and f"loads data ({loads[0]})"),
+        ("featurization", _featurization(tree, called)),
+    )
+    return next(((role, why) for role, why in reasons if why), None)
+
+
 def role_for_code(code: str) -> Optional[tuple[str, str]]:
     """(role, reason) for one cell's code, or None when the code suggests nothing."""
     try:
@@ -97,32 +158,7 @@ def role_for_code(code: str) -> Optional[tuple[str, str]]:
         return "setup", "only imports, constants and definitions"
     if all(isinstance(s, ast.Assign) and _is_literal(s.value) for s in tree.body):
         return "parameters", "only literal assignments (papermill's parameters cell)"
-    called = _called(tree)
-    metrics = [c for c in called if _METRIC.search(c)]
-    if any(c in ("predict", "predict_proba") for c in called) and not metrics and not any(
-        c in _TRAIN for c in called
-    ):
-        return "scoring", "calls .predict( without computing metrics"
-    if metrics:
-        return "evaluation", f"computes metrics ({metrics[0]})"
-    trains = [c for c in called if c in _TRAIN]
-    if trains:
-        return "training", f"calls {trains[0]}"
-    loads = [c for c in called if _DATA.match(c)]
-    if loads:
-        return "data", f"loads data ({loads[0]})"
-    features = [c for c in called if c in _FEATURE]
-    column_writes = any(
-        isinstance(t, ast.Subscript)
-        for s in tree.body if isinstance(s, ast.Assign) for t in s.targets
-    )
-    if features or column_writes:
-        return "featurization", f"transforms columns ({features[0] if features else 'df[...] ='})"
-    plot_names: set[str] = set()
-    last = len(tree.body) - 1
-    if all(is_display_only(s, i == last, plot_names) for i, s in enumerate(tree.body)):
-        return "skip", "only displays tables or plots"
-    return None
+    return _role_from_calls(tree)
 
 
 def suggest_roles(nb: Notebook) -> tuple[Suggestion, ...]:

@@ -355,11 +355,12 @@ def test_loading_a_model_the_notebook_did_not_train_is_kept(notebook):
     assert not any("is left out" in w for w in plan.warnings)
 
 
-@pytest.mark.parametrize("argument", ["X.head(3)", "X[:10]", "X.iloc[5:]", "X.sample(4)"])
+@pytest.mark.parametrize("argument", ["X.head(3)", "X[:10]", "X.iloc[5:]", "X.sample(4)",
+                                      "sample"])
 def test_scoring_only_some_records_is_refused(notebook, argument):
     cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
              ("training", "model = LinearRegression().fit(X, y)"),
-             ("scoring", f"preds = model.predict({argument})")]
+             ("scoring", f"sample = X.head(10)\npreds = model.predict({argument})")]
     with pytest.raises(DataflowError, match=r"only some of the records") as err:
         plan_of(notebook, cells)
     assert "cell 5" in str(err.value)

@@ -3,7 +3,7 @@
 import pytest
 
 from jupyter_mlops.errors import NotebookError
-from jupyter_mlops.extract.source import clean_source
+from jupyter_mlops.extract.source import clean_source, lenient_source
 from jupyter_mlops.notebook import Cell
 
 
@@ -47,3 +47,52 @@ def test_syntax_error_names_cell_and_line():
 
 def test_timing_magic_keeps_the_statement():
     assert clean_source(cell("%time model = fit()"), "nb.ipynb").code == "model = fit()"
+
+
+@pytest.mark.parametrize("source, code", [
+    ("%timeit -n 3 model.predict(X)", "model.predict(X)"),
+    ("%timeit -n3 -r 1 -q f(3)", "f(3)"),
+    ("%timeit -qo -p 2 f(x, -n)", "f(x, -n)"),
+    ("%timeit -t -c  total = a  +  b", "total = a  +  b"),
+    ("%prun -s cumulative -q -l 5 model.fit(X, y)", "model.fit(X, y)"),
+    ("%time -x", "-x"),
+    ("for i in range(2):\n    %timeit -n 1 f(i)", "for i in range(2):\n    f(i)"),
+])
+def test_timing_options_are_not_part_of_the_statement(source, code):
+    assert clean_source(cell(source), "nb.ipynb").code == code
+
+
+@pytest.mark.parametrize("source, code", [
+    ("%%time\nmodel = fit()", "\nmodel = fit()"),
+    ("%%capture out --no-stderr\nmodel = fit()", "\nmodel = fit()"),
+    ("%%prun -s cumulative -q\nmodel = fit()", "\nmodel = fit()"),
+    ("%%timeit -n 3 -r 1\nmodel.fit(X, y)", "\nmodel.fit(X, y)"),
+    ("%%timeit -n3 m = make()\nm.fit(X, y)", "m = make()\nm.fit(X, y)"),
+])
+def test_python_cell_magics_keep_their_body(source, code):
+    clean = clean_source(cell(source), "nb.ipynb")
+    assert clean.code == code
+    assert "line 1: dropped cell magic" in clean.warnings[0]
+
+
+@pytest.mark.parametrize("source", [
+    "%%time\nmodel = fit()",
+    "%%capture out\nmodel = fit()",
+    "%%prun -q\nmodel = fit()",
+    "%%timeit -n 3\nmodel = fit()",
+    "%time model = fit()",
+    "%timeit -n 3 -r 1 model = fit()",
+    "%%time\n%matplotlib inline\nmodel = fit()",
+])
+def test_untagged_cells_see_the_python_a_magic_runs(source):
+    untagged = Cell(4, "abc", "code", source, None)
+    code = lenient_source(untagged)
+    assert "model = fit()" in code.split("\n")
+    # one helper for both paths: untagged cells read the same code tagged cells export
+    shown = code.replace("get_ipython().run_line_magic('matplotlib', 'inline')", "")
+    assert shown.rstrip("\n") == clean_source(untagged, "nb.ipynb").code
+
+
+def test_other_cell_magics_stay_opaque_in_untagged_cells():
+    code = lenient_source(Cell(4, "abc", "code", "%%bash\nmodel=1\n", None))
+    assert "run_cell_magic('bash'" in code and "model = " not in code

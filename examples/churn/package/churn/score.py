@@ -15,6 +15,8 @@ import pandas as pd
 from .featurize import featurize
 
 MODEL_FILE = "model.pkl"
+# Notebook parameters training ran with (train.py writes them beside the model).
+PARAMETERS_FILE = "parameters.json"
 # Columns (and pandas dtypes) of the records the notebook trained on; empty if not recorded.
 INPUT_COLUMNS = {
     "customer_id": "str",
@@ -47,6 +49,15 @@ def init() -> None:
         )
     with open(found[0], "rb") as stream:
         _STATE["model"] = pickle.load(stream)
+    used = found[0].parent / PARAMETERS_FILE
+    _STATE["parameters"] = json.loads(used.read_text(encoding="utf-8")) if used.exists() else {}
+
+
+def trained_with(*names: str) -> dict:
+    """The values training used for these notebook parameters: scoring must featurize with
+    the same ones, not the parameters cell's defaults."""
+    used = _STATE.get("parameters", {})
+    return {name: used[name] for name in names if name in used}
 
 
 def _kind(dtype: str) -> str:
@@ -103,7 +114,11 @@ def to_frame(records: list):
     known = [c for c in INPUT_COLUMNS if c in frame]
     frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]
     for column, dtype in INPUT_COLUMNS.items():
-        if column in frame and _kind(dtype) in ("number", "bool"):
+        if column in frame and dtype.startswith("datetime64"):
+            # JSON carries dates as strings; featurization expects what read_csv's
+            # parse_dates (or pd.to_datetime) gave the notebook
+            frame[column] = pd.to_datetime(frame[column])
+        elif column in frame and _kind(dtype) in ("number", "bool"):
             try:
                 frame[column] = frame[column].astype(dtype)
             except (TypeError, ValueError):
@@ -126,6 +141,24 @@ def _jsonable(values):
     return list(values)
 
 
+def in_record_order(predictions, features, count: int) -> list:
+    """One prediction per record, in the records' order: featurization that sorts rows is
+    undone through the frame's index, and a record it drops gets None."""
+    values = _jsonable(predictions)
+    index = getattr(features, "index", None)
+    if index is not None and len(index) == len(values) and index.is_unique:
+        positions = index.tolist()
+        if set(positions) <= set(range(count)):
+            by_record = dict(zip(positions, values))
+            return [by_record.get(number) for number in range(count)]
+    if len(values) != count:
+        raise ValueError(
+            f"{len(values)} predictions for {count} records cannot be matched to the records: "
+            "featurization or scoring kept only some rows and lost the frame's index"
+        )
+    return values
+
+
 def run(raw_data) -> dict:
     """Score a JSON string of records: ``{"predictions": [...]}`` or ``{"error": "..."}``."""
     try:
@@ -137,7 +170,14 @@ def run(raw_data) -> dict:
     try:
         features = features_from_records(records)
         predictions = _STATE["model"].predict(features)
+        predictions = in_record_order(predictions, features, len(records))
     # The caller gets a readable error, never a traceback (Azure ML's scoring contract).
     except Exception as exc:  # pylint: disable=broad-exception-caught
         return {"error": f"could not score the input: {type(exc).__name__}: {exc}"}
-    return {"predictions": _jsonable(predictions)}
+    dropped = [number for number, value in enumerate(predictions, start=1) if value is None]
+    if dropped:
+        return {
+            "predictions": predictions,
+            "warnings": [f"featurization dropped record(s) {dropped}: they have no prediction"],
+        }
+    return {"predictions": predictions}

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--model-dir",
         default=os.environ.get("MODEL_DIR", "outputs"),
-        help="where model.pkl and metrics.json go (default: $MODEL_DIR or ./outputs)",
+        help="where model.pkl and its metrics and parameters go (default: $MODEL_DIR or ./outputs)",
     )
     parser.add_argument(
         "--data-path",
@@ -91,6 +91,21 @@ def main(argv: list[str] | None = None) -> dict:
             continue  # tables and reports stay in the notebook
     (model_dir / "metrics.json").write_text(
         json.dumps(numbers, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    # score.py featurizes new records with the parameters this model was trained with
+    (model_dir / "parameters.json").write_text(
+        json.dumps(
+            {
+                "data_path": args.data_path,
+                "sample_fraction": args.sample_fraction,
+                "test_size": args.test_size,
+                "C": args.C,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
+        encoding="utf-8",
     )
     print(json.dumps({"model": str(model_dir / MODEL_FILE), "metrics": numbers}))
     return numbers

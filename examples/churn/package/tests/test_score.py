@@ -64,3 +64,19 @@ def test_one_record_scores_as_in_the_batch(scorer, recording):
         if isinstance(expected, float):
             expected = pytest.approx(expected, rel=1e-9, abs=1e-12)
         assert alone["predictions"] == [expected], f"record {index + 1} alone"
+
+
+def test_records_without_the_label_score_as_with_it(scorer, recording):
+    """New records do not carry the label: without its columns they score exactly as the
+    recorded records do with them. A column wrongly taken for the label fails here."""
+    if not score.LABEL_COLUMNS:
+        pytest.skip("no label column")
+    records = _records(recording)
+    unlabelled = [{k: v for k, v in r.items() if k not in score.LABEL_COLUMNS} for r in records]
+    result = scorer.run(json.dumps(unlabelled))
+    assert "error" not in result, result
+    labelled = scorer.run(json.dumps(records))["predictions"]
+    for number, (got, want) in enumerate(zip(result["predictions"], labelled), start=1):
+        if isinstance(want, float):
+            want = pytest.approx(want, rel=1e-9, abs=1e-12)  # parallel ensembles vary in ulps
+        assert got == want, f"record {number}"

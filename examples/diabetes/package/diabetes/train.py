@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--model-dir",
         default=os.environ.get("MODEL_DIR", "outputs"),
-        help="where model.pkl and metrics.json go (default: $MODEL_DIR or ./outputs)",
+        help="where model.pkl and its metrics and parameters go (default: $MODEL_DIR or ./outputs)",
     )
     parser.add_argument(
         "--test-size",
@@ -108,6 +108,21 @@ def main(argv: list[str] | None = None) -> dict:
             continue  # tables and reports stay in the notebook
     (model_dir / "metrics.json").write_text(
         json.dumps(numbers, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    # score.py featurizes new records with the parameters this model was trained with
+    (model_dir / "parameters.json").write_text(
+        json.dumps(
+            {
+                "test_size": args.test_size,
+                "n_estimators": args.n_estimators,
+                "learning_rate": args.learning_rate,
+                "max_depth": args.max_depth,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
+        encoding="utf-8",
     )
     print(json.dumps({"model": str(model_dir / MODEL_FILE), "metrics": numbers}))
     return numbers
