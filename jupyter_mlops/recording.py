@@ -32,6 +32,7 @@ class Recording:
     predictions: Optional[list] = None
     metrics: dict = field(default_factory=dict)
     dtypes: dict = field(default_factory=dict)
+    label_values: dict = field(default_factory=dict)  # label column -> a value it holds
     versions: dict = field(default_factory=dict)
     python: Optional[str] = None
     notes: tuple[str, ...] = ()
@@ -167,6 +168,7 @@ def record(
         predictions=data.get("predictions"),
         metrics=data.get("metrics", {}),
         dtypes=data.get("dtypes", {}),
+        label_values=data.get("label_values", {}),
         versions=data.get("versions", {}),
         python=data.get("python"),
         notes=tuple(data.get("notes", [])),

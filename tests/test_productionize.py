@@ -316,3 +316,49 @@ def test_featurization_statistics_are_frozen_at_training(tmp_path):
     passed = {c.name.rsplit("::", 1)[-1] for c in result.tests.cases if c.outcome == "passed"}
     assert {"test_one_record_scores_as_in_the_batch", "test_features_match_notebook"} <= passed
     assert (tmp_path / "out" / "shop" / "fitted.py").is_file()
+
+
+FEATURES_OF = """
+import json, sys
+from gaps import score
+score.init()
+print(score.features_from_records(json.loads(sys.stdin.read())).to_json(orient="records"))
+"""
+
+
+def test_statistics_follow_their_column_and_fitted_encoders_stay_usable(tmp_path):
+    """A fillna loop over "the columns with gaps" of the batch: a record's gap gets its own
+    column's training mean whichever columns have gaps in the request. A OneHotEncoder fit in
+    featurization names its columns at scoring time too."""
+    rows = ["a,b,city,y"] + [f"{'' if i % 5 == 0 else i % 7},{'' if i % 3 == 0 else 100 + i},"
+                             f"{'xyz'[i % 3]},{i % 2}" for i in range(60)]
+    (tmp_path / "gaps.csv").write_text("\n".join(rows) + "\n")
+    nb = write_notebook(tmp_path / "gaps.ipynb", [
+        ("setup", "import pandas as pd\nfrom sklearn.preprocessing import OneHotEncoder\n"
+                  "from sklearn.linear_model import LogisticRegression"),
+        ("data", "df = pd.read_csv('gaps.csv')"),
+        ("featurization", "for col in df.columns[df.isna().any()]:\n"
+                          "    df[col] = df[col].fillna(df[col].mean())\n"
+                          "enc = OneHotEncoder(sparse_output=False)\n"
+                          "cities = pd.DataFrame(enc.fit_transform(df[['city']]), "
+                          "columns=enc.get_feature_names_out(), index=df.index)\n"
+                          "X = pd.concat([df[['a', 'b']], cities], axis=1)\ny = df['y']"),
+        ("training", "model = LogisticRegression().fit(X, y)"),
+    ])
+    result = productionize(nb, tmp_path / "out")
+    assert result.ok and result.lint.score == 10.0, result.summary()
+    model_dir = tmp_path / "model"
+    env = dict(__import__("os").environ, PYTHONPATH=str(tmp_path / "out"),
+               MODEL_DIR=str(model_dir))
+    subprocess.run([sys.executable, "-m", "gaps.train", "--model-dir", str(model_dir)],
+                   cwd=tmp_path, check=True, capture_output=True, env=env)
+    done = subprocess.run([sys.executable, "-c", FEATURES_OF, ], capture_output=True, text=True,
+                          input=json.dumps([{"a": 0.5, "b": None, "city": "y"}]), env=env,
+                          check=True)
+    features = json.loads(done.stdout)[0]
+
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    data = pd.read_csv(tmp_path / "gaps.csv")
+    assert features == {"a": 0.5, "b": pytest.approx(data["b"].mean()), "city_x": 0.0,
+                        "city_y": 1.0, "city_z": 0.0}

@@ -7,11 +7,13 @@ so a single record would be filled with its own value and scaled to zero. The ge
 featurization instead wraps each such call so that training computes it and saves the value
 beside the model, and scoring reuses the saved value (``fitted.py`` in the package)::
 
-    df["age"] = df["age"].fillna(fitted("cell 3 line 2", df["age"].median))
-    df["fare"] = df["fare"].clip(upper=fitted("cell 3 line 3", lambda: df["fare"].quantile(0.99)))
-    df[cols] = fitted_transform("cell 3 line 5", scaler, df[cols])
+    df["age"] = df["age"].fillna(fitted("cell 3 line 2 col 30", df["age"], "median"))
+    df["fare"] = df["fare"].clip(upper=fitted("cell 3 line 3 col 36", df["fare"], "quantile", 0.99))
+    df[cols] = fitted_transform("cell 3 line 5 col 12", scaler, df[cols])
 
 Only the call's text changes, never its line count, so every line still maps to its cell.
+Values are saved by the column (or columns) they were computed from when there is one, so a
+loop over "the columns with gaps" fills a record's gap with that column's training value.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ class FrozenCall:
     node: ast.Call
 
 
-def _row_wise(call: ast.Call) -> bool:
-    return any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
-               for k in call.keywords)
+def row_wise(call: ast.Call) -> bool:
+    """``df.mean(axis=1)``, and ``df.mean(1)``: axis is the first parameter of these methods
+    (not of ``quantile``, whose first is q)."""
+    axis = [k.value for k in call.keywords if k.arg == "axis"]
+    if not axis and call.args and getattr(call.func, "attr", "") != "quantile":
+        axis = call.args[:1]
+    return any(getattr(value, "value", None) in (1, "columns") for value in axis)
 
 
 def frozen_calls(statement: ast.stmt, cell_number: int) -> list[FrozenCall]:
@@ -46,7 +52,7 @@ def frozen_calls(statement: ast.stmt, cell_number: int) -> list[FrozenCall]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             attr = node.func.attr
             kind = None
-            if attr in STATISTICS and not _row_wise(node):
+            if attr in STATISTICS and not row_wise(node):
                 kind = "statistic"
             elif attr == TRANSFORM and (node.args or node.keywords):
                 kind = "transform"
@@ -78,17 +84,16 @@ def rewrite(code: str, calls: list[FrozenCall]) -> str:
         start = _offset(lines, node.lineno, node.col_offset)
         end = _offset(lines, node.end_lineno, node.end_col_offset)
         original = code[start:end]
-        if call.kind == "statistic" and (node.args or node.keywords):
-            text = f'fitted("{call.key}", lambda: {original})'
-        elif call.kind == "statistic":  # the bound method itself: pylint's W0108
-            func_end = _offset(lines, node.func.end_lineno, node.func.end_col_offset)
-            text = f'fitted("{call.key}", {code[start:func_end]})'
+        func = node.func
+        receiver_end = _offset(lines, func.value.end_lineno, func.value.end_col_offset)
+        receiver = code[start:receiver_end]
+        opening = code.index("(", receiver_end, end)
+        arguments = code[opening + 1:end] if node.args or node.keywords else ")"
+        if call.kind == "statistic":
+            text = f'fitted("{call.key}", {receiver}, "{func.attr}"'
+            text += f", {arguments}" if arguments != ")" else ")"
         else:
-            func = node.func
-            receiver_end = _offset(lines, func.value.end_lineno, func.value.end_col_offset)
-            receiver = code[start:receiver_end]
-            opening = code.index("(", receiver_end, end)
-            text = f'fitted_transform("{call.key}", {receiver}, {code[opening + 1:end]}'
+            text = f'fitted_transform("{call.key}", {receiver}, {arguments}'
         spans.append((start, end, text))
     for start, end, text in sorted(spans, reverse=True):
         code = code[:start] + text + code[end:]

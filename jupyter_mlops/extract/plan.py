@@ -19,7 +19,7 @@ from ..notebook import Cell, Notebook, role_tag
 from .dataflow import (BUILTIN_NAMES, Statement, base_name, cell_statements, function_mutators,
                        ordered_reads)
 from .display import is_display_only
-from .freeze import FrozenCall, frozen_calls, rewrite
+from .freeze import FrozenCall, frozen_calls, rewrite, row_wise
 from .persistence import reloaded_model, saves_model
 from .source import clean_source, lenient_source
 
@@ -497,11 +497,20 @@ def _label_columns(functions, label: Optional[str], raw_input: Optional[str],
     featurization = functions.get("featurization")
     if not label or not featurization or not raw_input:
         return ()
+    # frames made from the raw records (`df = preprocess(raw)`, `df = raw.copy()`) keep
+    # their columns
+    frames = {raw_input}
+    for piece in featurization.pieces:
+        node = piece.statement.node
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and piece.statement.reads & frames
+                and node.targets[0].id != label):
+            frames.add(node.targets[0].id)
     columns = []
     for piece in featurization.pieces:
         if label in piece.statement.writes:
             columns += _string_subscripts(_label_part(piece.statement.node, label),
-                                          {raw_input}, constants)
+                                          frames, constants)
     # `df["target"] = (df["adopted"] == "yes").astype(int)`, in featurization or in the data
     # cell: the raw label column is "adopted", which new records do not carry either
     data = functions.get("data")
@@ -612,11 +621,12 @@ def plan_package(nb: Notebook) -> Plan:
     dummies = [c for p in inline["featurization"] for c in _get_dummies_calls(p.statement.node)]
     # drop_first drops whichever category comes first *in the batch*: one record loses its
     # own, so aligning columns afterwards cannot repair it
-    one_hot = bool(dummies) and not inline["scoring"] and not any(
+    one_hot = bool(dummies) and not any(
         k.arg == "drop_first" for c in dummies for k in c.keywords)
     inline["featurization"], frozen = _freeze(inline["featurization"])
     warnings.extend(_batch_warnings(inline["featurization"], one_hot,
                                     {id(n) for c in frozen for n in ast.walk(c.node)}))
+    warnings.extend(_helper_batch_warnings(inline["featurization"], module_defs))
     definer_module = {}
     for module, pieces in module_defs.items():
         for piece in pieces:
@@ -807,11 +817,10 @@ def _batch_warnings(pieces, one_hot: bool, frozen: set[int]) -> list[str]:
             func = node.func
             # methods only: the builtins min()/max() on scalars are not about the batch
             called = _called(func)
-            row_wise = any(k.arg == "axis" and getattr(k.value, "value", None) in (1, "columns")
-                           for k in node.keywords)
             if (called == "get_dummies" and one_hot) or id(node) in frozen:
                 continue  # score.py aligns one-hot columns; frozen calls reuse training's
-            if called in _BATCH_DEPENDENT and not row_wise and (
+            grouped = called == "transform" and "groupby" in ast.unparse(func)
+            if (called in _BATCH_DEPENDENT or grouped) and not row_wise(node) and (
                     isinstance(func, ast.Attribute) or called == "get_dummies"):
                 cell = piece.cell
                 warnings.append(
@@ -821,6 +830,32 @@ def _batch_warnings(pieces, one_hot: bool, frozen: set[int]) -> list[str]:
                     "values or columns). Fit it in training (a sklearn Pipeline) or use "
                     "fixed values")
                 break
+    return warnings
+
+
+def _helper_batch_warnings(pieces, module_defs) -> list[str]:
+    """A notebook function featurization calls that takes statistics from its whole input:
+    only statistics written in the featurization cells themselves are frozen."""
+    defs = {piece.statement.node.name: piece for group in module_defs.values()
+            for piece in group if isinstance(piece.statement.node, ast.FunctionDef)}
+    warnings = []
+    for piece in pieces:
+        for name in dict.fromkeys(_calls(piece.statement.node)):
+            helper = defs.get(name)
+            if helper is None:
+                continue
+            batch = next((c for c in ast.walk(helper.statement.node) if isinstance(c, ast.Call)
+                          and isinstance(c.func, ast.Attribute)
+                          and c.func.attr in _BATCH_DEPENDENT - {"get_dummies"}
+                          and not row_wise(c)), None)
+            if batch is not None:
+                cell = piece.cell
+                warnings.append(
+                    f"cell {cell.number} (id {cell.cell_id}) line {piece.statement.start}: "
+                    f"`{name}` (cell {helper.cell.number}) computes `{ast.unparse(batch)[:50]}` "
+                    "from its whole input; at scoring time that is only the new records. "
+                    "Write that step in the featurization cell, where it is computed at "
+                    "training and reused when scoring")
     return warnings
 
 
@@ -944,10 +979,27 @@ def _parameters_used_by_setup(nb, statements, module_defs) -> None:
         module_defs["common"] = extra + list(module_defs.get("common", ()))
 
 
+def _splits_text(call: ast.Call) -> bool:
+    """``df["email"].str.split("@")``, ``e.split(",")``, ``re.split(...)``: text, not rows
+    (a data splitter's ``split`` takes the data, not a separator)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in ("split", "rsplit"):
+        return False
+    owner = func.value
+    separator = not call.args or (isinstance(call.args[0], ast.Constant)
+                                  and isinstance(call.args[0].value, (str, bytes)))
+    return (separator or (isinstance(owner, ast.Attribute) and owner.attr == "str")
+            or (isinstance(owner, ast.Constant) and isinstance(owner.value, str))
+            or (isinstance(owner, ast.Name) and owner.id in ("re", "str", "os", "path"))
+            or (isinstance(owner, ast.Attribute) and owner.attr == "path"))
+
+
 def _check_no_split_in_featurization(nb, pieces) -> None:
     """Scoring runs featurization on new records; a train/test split there would split them."""
     for piece in pieces:
-        splits = [c for c in _calls(piece.statement.node) if _SPLITTERS.search(c)]
+        splits = [_called(c.func) for c in ast.walk(piece.statement.node)
+                  if isinstance(c, ast.Call) and _SPLITTERS.search(_called(c.func))
+                  and not _splits_text(c)]
         if splits:
             raise DataflowError(
                 f"calls `{splits[0]}` in an mlops:featurization cell; featurization also runs "

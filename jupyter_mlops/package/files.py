@@ -91,19 +91,25 @@ def _features_body(plan: Plan) -> str:
     ])
 
 
+def _aligned(plan: Plan, name: str) -> list[str]:
+    """Lines giving ``name`` the one-hot columns the model was fit on."""
+    if not plan.one_hot:
+        return []
+    return [
+        "        # one-hot columns as in training: a category absent from these records is",
+        "        # a column of 0s, one that training never saw is left out",
+        '        names = getattr(_STATE["model"], "feature_names_in_", None)',
+        f'        if names is not None and hasattr({name}, "reindex"):',
+        f"            {name} = {name}.reindex(columns=list(names), fill_value=0)",
+    ]
+
+
 def _predict_body(plan: Plan) -> str:
     scoring = plan.functions.get("scoring")
     if scoring is None:
-        align = [
-            "        # one-hot columns as in training: a category absent from these records is",
-            "        # a column of 0s, one that training never saw is left out",
-            '        names = getattr(_STATE["model"], "feature_names_in_", None)',
-            '        if names is not None and hasattr(features, "reindex"):',
-            "            features = features.reindex(columns=list(names), fill_value=0)",
-        ] if plan.one_hot else []
         return "\n".join([
             "        features = features_from_records(records)",
-            *align,
+            *_aligned(plan, "features"),
             '        predictions = _STATE["model"].predict(features)',
             "        predictions = in_record_order(predictions, features, len(records))",
         ])
@@ -113,6 +119,8 @@ def _predict_body(plan: Plan) -> str:
         targets = [n if n in scoring.params else "_" for n in featurization.returns]
         unpack = ", ".join(targets) if len(targets) > 1 else targets[0]
         lines.append(f"        {unpack} = {_with_trained(featurization, plan.raw_input)}")
+        if plan.features in targets and plan.features_expr in (None, plan.features):
+            lines += _aligned(plan, plan.features)
     args = ['_STATE["model"]' if p == plan.model else p for p in scoring.params]
     lines.append(f"        predictions = {_with_trained(scoring, *args)}")
     rows = plan.features if plan.features in scoring.params else plan.raw_input
@@ -128,7 +136,7 @@ def _to_frame_body(plan: Plan) -> str:
         "    frame = pd.DataFrame.from_records(records)",
         "    for column in LABEL_COLUMNS:",
         "        if column not in frame:",
-        "            frame[column] = 0",
+        "            frame[column] = LABEL_PLACEHOLDERS.get(column, 0)",
         "    known = [c for c in INPUT_COLUMNS if c in frame]",
         "    frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]",
         "    for column, dtype in INPUT_COLUMNS.items():",
@@ -167,6 +175,8 @@ def score_module(plan: Plan, package: str, notebook_name: str,
         imports=codegen.render_imports(plan, needed, "score", tuple(imports)),
         input_columns=json.dumps(dtypes, sort_keys=False),
         label_columns=repr(tuple(plan.label_columns)),
+        label_placeholders=repr({c: v for c, v in (recording.label_values if recording else {}
+                                                    ).items() if c in plan.label_columns}),
         scoring="@@SCORING@@",
         to_frame_body=_to_frame_body(plan),
         features_body=_features_body(plan),

@@ -8,7 +8,7 @@ CODE = """# fill gaps
 df["age"] = df["age"].fillna(df["age"].median())
 df["fare"] = df["fare"].clip(upper=df["fare"].quantile(
     0.99))
-df["rowsum"] = df[["a", "b"]].mean(axis=1)
+df["rowsum"] = df[["a", "b"]].mean(axis=1) + df[["a", "b"]].max(1)
 df[cols] = scaler.fit_transform(df[cols])
 df["é"] = df["é"].fillna(df["é"].mean().round(2))
 norm = lambda s: s / s.max()
@@ -32,12 +32,12 @@ def test_rewrite_keeps_lines_and_compiles():
     assert code.count("\n") == CODE.count("\n")
     ast.parse(code)
     lines = code.split("\n")
-    assert lines[1] == 'df["age"] = df["age"].fillna(fitted("cell 3 line 2 col 30", df["age"].median))'
-    assert lines[2].startswith('df["fare"] = df["fare"].clip(upper=fitted("cell 3 line 3 col 36", '
-                               'lambda: df["fare"].quantile(')
-    assert lines[4] == 'df["rowsum"] = df[["a", "b"]].mean(axis=1)'
+    assert lines[1] == 'df["age"] = df["age"].fillna(fitted("cell 3 line 2 col 30", df["age"], "median"))'
+    assert lines[2] == 'df["fare"] = df["fare"].clip(upper=fitted("cell 3 line 3 col 36", df["fare"], "quantile", '
+    assert lines[3] == "    0.99))"
+    assert lines[4] == 'df["rowsum"] = df[["a", "b"]].mean(axis=1) + df[["a", "b"]].max(1)'
     assert lines[5] == 'df[cols] = fitted_transform("cell 3 line 6 col 12", scaler, df[cols])'
     # the statistic is frozen, what is done with it (rounding) still runs; columns are in
     # UTF-8 bytes, as ast counts them
-    assert lines[6] == 'df["é"] = df["é"].fillna(fitted("cell 3 line 7 col 28", df["é"].mean).round(2))'
+    assert lines[6] == 'df["é"] = df["é"].fillna(fitted("cell 3 line 7 col 28", df["é"], "mean").round(2))'
     assert lines[7] == "norm = lambda s: s / s.max()"

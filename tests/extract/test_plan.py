@@ -252,7 +252,7 @@ def test_batch_dependent_featurization_is_frozen_or_warns_with_cell_and_line(not
     assert [(c.kind, c.key) for c in plan.frozen] == [("statistic", "cell 3 line 1 col 38")]
     first = plan.functions["featurization"].pieces[0].source
     assert first == ("df['alcohol'] = df['alcohol'].fillna("
-                     "fitted(\"cell 3 line 1 col 38\", df['alcohol'].median))")
+                     "fitted(\"cell 3 line 1 col 38\", df['alcohol'], \"median\"))")
 
 
 def test_annotated_metrics_and_plot_only_values(notebook):
@@ -400,3 +400,38 @@ def test_metrics_computed_from_metric_calls(notebook):
                             "rmse2 = np.sqrt(mse)\nr2 = r2_score(y, model.predict(X))\n"
                             "unexplained = 1 - r2\nn = len(X)")]
     assert plan_of(notebook, cells).metric_names == ("mse", "rmse", "rmse2", "r2", "unexplained")
+
+
+def test_statistics_inside_a_notebook_helper_are_flagged(notebook):
+    cells = [WINE, ("setup", "def standardize(frame):\n    for c in frame.columns:\n"
+                             "        frame[c] = (frame[c] - frame[c].mean()) / frame[c].std()\n"
+                             "    return frame"),
+             WINE_DATA,
+             ("featurization", "X = standardize(df.drop(columns='target'))\ny = df['target']\n"
+                               "df['rank_mean'] = df.groupby('target')['ash'].transform('mean')\n"
+                               "df['row'] = df[['ash', 'alcohol']].mean(1)"),
+             ("training", "model = LogisticRegression().fit(X, y)")]
+    plan = plan_of(notebook, cells)
+    flagged = [w for w in plan.warnings if "whole" in w]
+    assert flagged[0].startswith("cell 4 (id c4) line 3: `df.groupby('target')['ash']"
+                                 ".transform('mean')` in featurization depends on the whole")
+    assert flagged[1].startswith("cell 4 (id c4) line 1: `standardize` (cell 2) computes "
+                                 "`frame[c].std()`")
+    assert len(flagged) == 2 and not plan.frozen  # the row-wise mean(1) is not a statistic
+
+
+def test_splitting_text_in_featurization_is_not_a_data_split(notebook):
+    cells = [SETUP, ("data", "df = pd.DataFrame({'a': [1.0, 2.0], 'email': ['x@a.org', 'y@b.com'],"
+                             " 'y': [0.0, 1.0]})"),
+             ("featurization", "df['domain'] = df['email'].str.split('@').str[1]\n"
+                               "df['n'] = df['email'].apply(lambda e: len(e.split('@')))\n"
+                               "X = df[['a', 'n']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert plan_of(notebook, cells).functions["featurization"].returns == ("X", "y")
+
+
+def test_label_of_a_frame_made_from_the_records_is_not_required(notebook):
+    cells = [("setup", SETUP[1] + "\ndef clean(frame):\n    return frame.dropna()"), DATA,
+             ("featurization", "data = clean(df)\nX = data[['a']]\ny = data['y']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert plan_of(notebook, cells).label_columns == ("y",)

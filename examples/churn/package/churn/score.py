@@ -30,8 +30,10 @@ INPUT_COLUMNS = {
     "senior": "int64",
     "churn": "int64",
 }
-# Label columns: scoring does not need them; a placeholder lets featurization run unchanged.
+# Label columns: scoring does not need them; a value the label took in training stands in
+# for it so that featurization runs unchanged.
 LABEL_COLUMNS = ("churn",)
+LABEL_PLACEHOLDERS = {"churn": 0}
 _STATE = {}
 
 
@@ -110,7 +112,7 @@ def to_frame(records: list):
     frame = pd.DataFrame.from_records(records)
     for column in LABEL_COLUMNS:
         if column not in frame:
-            frame[column] = 0
+            frame[column] = LABEL_PLACEHOLDERS.get(column, 0)
     known = [c for c in INPUT_COLUMNS if c in frame]
     frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]
     for column, dtype in INPUT_COLUMNS.items():
