@@ -83,7 +83,7 @@ def _probe_cells(plan: Plan, import_names: list[str], out_path: str) -> tuple[st
         scoring_source=repr("\n".join(p.source for p in scoring.pieces) if scoring else ""),
         scoring_result=repr(scoring.returns[0] if scoring and scoring.returns else None),
         model=repr(plan.model),
-        metrics_expr=repr(plan.metrics_expr or "{}"),
+        metrics_expr=repr(plan.recorded_metrics_expr or plan.metrics_expr or "{}"),
         size=SAMPLE_SIZE,
         label_columns=repr(list(plan.label_columns)),
         out_path=repr(out_path),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Optional
 
 #: Methods (and numpy functions) whose result summarises the whole batch.
 STATISTICS = frozenset({"median", "mean", "std", "var", "quantile", "mode", "min", "max"})
@@ -98,3 +99,57 @@ def rewrite(code: str, calls: list[FrozenCall]) -> str:
     for start, end, text in sorted(spans, reverse=True):
         code = code[:start] + text + code[end:]
     return code
+
+
+LOGGED = "logged_metrics"
+
+
+def _logged_metric(node: ast.stmt) -> Optional[tuple[str, ast.expr]]:
+    """``log_metric("r2", value)`` (or ``jupyter_mlops.log_metric``): its name and value."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return None
+    call = node.value
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    if name != "log_metric" or len(call.args) != 2 or call.keywords:
+        return None
+    key = call.args[0]
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):
+        return key.value, call.args[1]
+    return None
+
+
+def has_metrics(code: str, is_metric) -> bool:
+    """An evaluation cell computing a metrics dict or metric scores itself."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    return any(isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None
+               and (isinstance(node.value, (ast.Dict, ast.DictComp)) or is_metric(node.value))
+               for node in ast.walk(tree))
+
+
+def logged_metrics(code: str, first: bool) -> tuple[str, list[str]]:
+    """An evaluation cell's ``log_metric("r2", value)`` calls as a ``logged_metrics`` dict
+    that the package's ``evaluate()`` returns (in a job the calls record into the run; in the
+    package they would be lost), and the ``'r2': value`` items the recording evaluates in the
+    notebook. ``first``: no earlier cell has created the dict."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, []
+    calls = [(stmt, found) for stmt in tree.body for found in [_logged_metric(stmt)] if found]
+    lines = code.split("\n")
+    spans, items = [], []
+    for number, (stmt, (key, value)) in enumerate(calls):
+        start = _offset(lines, stmt.lineno, stmt.col_offset)
+        end = _offset(lines, stmt.end_lineno, stmt.end_col_offset)
+        value_text = code[_offset(lines, value.lineno, value.col_offset):
+                          _offset(lines, value.end_lineno, value.end_col_offset)]
+        text = (f"{LOGGED} = {{{key!r}: {value_text}}}" if first and number == 0
+                else f"{LOGGED}[{key!r}] = {value_text}")
+        spans.append((start, end, text))
+        items.append(f"{key!r}: {ast.unparse(value)}")
+    for start, end, text in sorted(spans, reverse=True):
+        code = code[:start] + text + code[end:]
+    return code, items

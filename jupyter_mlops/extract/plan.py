@@ -19,7 +19,8 @@ from ..notebook import Cell, Notebook, role_tag
 from .dataflow import (BUILTIN_NAMES, Statement, base_name, cell_statements, function_mutators,
                        ordered_reads)
 from .display import is_display_only
-from .freeze import FrozenCall, frozen_calls, rewrite, row_wise
+from .freeze import (FrozenCall, frozen_calls, has_metrics, logged_metrics, rewrite,
+                     row_wise)
 from .persistence import reloaded_model, saves_model
 from .source import clean_source, lenient_source
 
@@ -111,6 +112,8 @@ class Plan:
     one_hot: bool = False
     # batch statistics and fit_transform calls in featurization, frozen at training time
     frozen: tuple[FrozenCall, ...] = ()
+    # the metrics as the notebook computes them, when its evaluation only calls log_metric
+    recorded_metrics_expr: Optional[str] = None
 
 
 @dataclass
@@ -123,7 +126,7 @@ class _Walk:
 
 
 def _parse_cells(nb: Notebook) -> tuple[dict[int, str], dict[int, tuple[Statement, ...]],
-                                         list[str], list[str]]:
+                                         list[str], list[str], Optional[str]]:
     codes, requirements, warnings = {}, [], []
     for cell in nb.code_cells:
         if cell.role in EXPORTED:
@@ -133,12 +136,27 @@ def _parse_cells(nb: Notebook) -> tuple[dict[int, str], dict[int, tuple[Statemen
             codes[cell.index] = clean.code
         else:
             codes[cell.index] = lenient_source(cell)
+    logged = _logged_metrics(nb, codes)
     mutators: dict[str, frozenset[int]] = {}
     for code in codes.values():
         if code:
             mutators.update(function_mutators(ast.parse(code)))
     statements = {i: cell_statements(code, mutators) if code else () for i, code in codes.items()}
-    return codes, statements, requirements, warnings
+    return codes, statements, requirements, warnings, logged
+
+
+def _logged_metrics(nb: Notebook, codes: dict[int, str]) -> Optional[str]:
+    """Evaluation cells whose only metrics are ``log_metric`` calls: the calls become a
+    ``logged_metrics`` dict (see ``freeze.logged_metrics``); returns the dict expression the
+    recording evaluates in the notebook, or None."""
+    cells = [c for c in nb.tagged("evaluation") if codes.get(c.index)]
+    if not cells or any(has_metrics(codes[c.index], _scalar_metric) for c in cells):
+        return None
+    items: list[str] = []
+    for cell in cells:
+        codes[cell.index], found = logged_metrics(codes[cell.index], first=not items)
+        items += found
+    return "{" + ", ".join(items) + "}" if items else None
 
 
 def _who(cell: Cell) -> str:
@@ -590,7 +608,7 @@ def plan_package(nb: Notebook) -> Plan:
             "`jupyter mlops tag`), or run `jupyter mlops suggest --apply`",
             path=nb.path,
         )
-    codes, statements, requirements, warnings = _parse_cells(nb)
+    codes, statements, requirements, warnings, logged = _parse_cells(nb)
     plot_names: set[str] = set()
     kept: dict[int, list[Statement]] = {}
     dropped = []
@@ -709,6 +727,7 @@ def plan_package(nb: Notebook) -> Plan:
         dropped=tuple(dropped),
         one_hot=one_hot,
         frozen=tuple(frozen),
+        recorded_metrics_expr=logged,
     )
 
 

@@ -43,7 +43,8 @@ def train_module(plan: Plan, package: str, notebook_name: str) -> Module:
         cells = ", ".join(sorted({str(p.cell.number) for p in plan.seeds}))
         steps.insert(0, f"# seeded as notebook cell {cells} does, so training reproduces it")
     used = []
-    for role in ("data", "featurization", "training", "evaluation"):
+    # scoring's too: score.py reads every value training ran with from parameters.json
+    for role in ("data", "featurization", "training", "evaluation", "scoring"):
         if role in plan.functions:
             used += [n for n in plan.functions[role].kwparams if n not in used]
     tail = template("train_main.py.tmpl").substitute(

@@ -435,3 +435,28 @@ def test_label_of_a_frame_made_from_the_records_is_not_required(notebook):
              ("featurization", "data = clean(df)\nX = data[['a']]\ny = data['y']"),
              ("training", "model = LinearRegression().fit(X, y)")]
     assert plan_of(notebook, cells).label_columns == ("y",)
+
+
+def test_metrics_only_logged_with_log_metric_are_what_evaluate_returns(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "from jupyter_mlops import log_metric\n"
+                            "from sklearn.metrics import r2_score\n"
+                            "log_metric('r2', float(r2_score(y, model.predict(X))))\n"
+                            "print('done')"),
+             ("evaluation", "log_metric('n', len(X))")]
+    plan = plan_of(notebook, cells)
+    assert plan.metrics_expr == "logged_metrics"
+    assert plan.recorded_metrics_expr == "{'r2': float(r2_score(y, model.predict(X))), 'n': len(X)}"
+    sources = [p.source for p in plan.functions["evaluation"].pieces]
+    assert sources[-3:] == ["logged_metrics = {'r2': float(r2_score(y, model.predict(X)))}",
+                            "print('done')", "logged_metrics['n'] = len(X)"]
+
+
+def test_log_metric_beside_a_metrics_dict_stays_job_only(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "from jupyter_mlops import log_metric\n"
+                            "metrics = {'r2': model.score(X, y)}\nlog_metric('r2', metrics['r2'])")]
+    plan = plan_of(notebook, cells)
+    assert (plan.metrics_expr, plan.recorded_metrics_expr) == ("metrics", None)
