@@ -66,7 +66,8 @@ def log_artifact(path: Union[str, "os.PathLike[str]"], name: Optional[str] = Non
     return str(target)
 
 
-def _excluded_roots() -> tuple[str, ...]:
+def excluded_roots() -> tuple[str, ...]:
+    """Folders whose files are never data: the Python installation, tool caches, the run."""
     home = Path.home()
     # The Python installation and tool caches/configs (matplotlib's font cache, ...) are not data.
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/proc", "/sys", "/dev", "/etc",
@@ -85,7 +86,7 @@ def start_audit() -> None:
     """Record every data file the kernel opens for reading (outside the Python installation)."""
     if _run_dir() is None:
         return
-    excluded = _excluded_roots()
+    excluded = excluded_roots()
     seen: set[str] = set()  # already recorded, or written by the run itself (an output)
 
     def hook(event: str, args: tuple) -> None:

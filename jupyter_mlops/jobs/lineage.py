@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
+import io
 import json
+import os
 import platform
+import stat
 import subprocess
 import sys
+import tokenize
+import warnings
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from ..notebook import Notebook
-from ..tracking import INPUTS_FILE
+from ..tracking import CODE_SUFFIXES, INPUTS_FILE
 
 MAX_DIFF_BYTES = 1_000_000
+MAX_NAME_CHARS = 4096  # longer strings in the code are not file names
+
+#: A regular file's identity and state: inode, size, mtime in ns (a write changes one of them).
+FileStamp = tuple[int, int, int]
 
 
 def sha256_file(path: Path) -> Optional[str]:
@@ -68,16 +79,111 @@ def cell_hashes(nb: Notebook) -> list[dict]:
             for c in nb.code_cells]
 
 
-def recorded_inputs(run_dir: Path) -> list[dict]:
-    """Data files the kernel opened (from the audit hook), with their sha256 now."""
-    found = []
+def _audited(run_dir: Path) -> list[str]:
+    """Data files the kernel opened from Python (the audit hook's log), resolved."""
     log = run_dir / INPUTS_FILE
     if not log.exists():
-        return found
+        return []
+    paths = []
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
-            path = json.loads(line)["path"]
+            paths.append(json.loads(line)["path"])
         except (ValueError, KeyError):
             continue
-        found.append({"path": path, "sha256": sha256_file(Path(path))})
+    return paths
+
+
+def _value_strings(value: Any) -> Iterator[str]:
+    """Every string in a parameter value, inside lists and mappings too."""
+    if isinstance(value, (str, bytes)):
+        yield os.fsdecode(value)
+    elif isinstance(value, dict):
+        for item in value.items():
+            yield from _value_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _value_strings(item)
+
+
+def _token_strings(source: str) -> Iterator[str]:
+    """String literals of code ``ast`` cannot parse (IPython magics, shell lines)."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.STRING:
+                try:
+                    yield from _value_strings(ast.literal_eval(token.string))
+                except (ValueError, SyntaxError):  # an f-string
+                    continue
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the strings before the token it stumbled on are kept
+
+
+def _assigns_only(statement: ast.stmt, names: Collection[str]) -> bool:
+    targets = (statement.targets if isinstance(statement, ast.Assign)
+               else [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+    return bool(targets) and all(isinstance(t, ast.Name) and t.id in names for t in targets)
+
+
+def _code_strings(source: str, overridden: Collection[str] = ()) -> list[str]:
+    """String constants of a cell, less the defaults of ``overridden`` names (the parameters
+    cell's value for a name the job injects is never the one the notebook uses)."""
+    with warnings.catch_warnings():
+        # "invalid escape sequence" and the like are for the kernel to report, not for us
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return list(_token_strings(source))
+    statements = [s for s in tree.body if not _assigns_only(s, overridden)]
+    return [os.fsdecode(node.value) for statement in statements for node in ast.walk(statement)
+            if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))]
+
+
+def file_stamp(path: str) -> Optional[FileStamp]:
+    """Inode, size and mtime of a regular file, or None (missing, a folder, unreadable)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def named_files(nb: Notebook, nb_path: Path, values: dict,
+                excluded: tuple[str, ...]) -> dict[str, FileStamp]:
+    """Existing files the run names (strings in its code and parameter values), resolved
+    against the notebook's folder, with their stamps; taken before any cell runs.
+
+    The audit hook only sees files opened from Python; C and C++ readers (pyarrow's parquet,
+    HDF5, numpy's memmap, ...) open theirs unseen, but a notebook names what it reads.
+    """
+    folder, notebook = str(nb_path.parent), os.path.realpath(nb_path)
+    names = [*_value_strings(values)]
+    for cell in nb.code_cells:
+        names += _code_strings(cell.source, values if cell.role == "parameters" else ())
+    found: dict[str, FileStamp] = {}
+    for name in dict.fromkeys(names):
+        if not name or len(name) > MAX_NAME_CHARS or "\n" in name or "\0" in name:
+            continue
+        path = os.path.join(folder, os.path.expanduser(name))
+        if file_stamp(path) is None:  # most strings are not files: one stat rules them out
+            continue
+        full = os.path.realpath(path)
+        stamp = file_stamp(full)
+        if (stamp is None or full == notebook or full.endswith(CODE_SUFFIXES)
+                or full.startswith(excluded)):
+            continue
+        found[full] = stamp
     return found
+
+
+def recorded_inputs(run_dir: Path, named: Optional[dict[str, FileStamp]] = None) -> list[dict]:
+    """Data files the run read, with their sha256 now: those the kernel opened from Python
+    (the audit hook), then those it named (:func:`named_files`) and did not write itself."""
+    paths = dict.fromkeys(_audited(run_dir))
+    for path, stamp in (named or {}).items():
+        if path not in paths and file_stamp(path) == stamp:
+            paths[path] = None
+    return [{"path": path, "sha256": sha256_file(Path(path))} for path in paths]

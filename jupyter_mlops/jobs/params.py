@@ -14,6 +14,9 @@ from ..extract.plan import Parameter
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+#: A value opening with one of these is YAML/JSON flow syntax (a list or a mapping): one value,
+#: its commas are its own.
+_FLOW_OPENERS = ("[", "{")
 
 
 @dataclass(frozen=True)
@@ -56,22 +59,50 @@ def _convert(name: str, raw: Any, default: Parameter | None, path: str) -> Any:
             return ast.literal_eval(text)
         except (ValueError, SyntaxError):
             pass
-    loaded = yaml.safe_load(text) if text else text
+    return _yaml_value(name, raw, path)
+
+
+def _yaml_value(name: str, raw: str, path: str) -> Any:
+    """``raw`` read as YAML when that gives a number, bool, list, mapping or null; else the
+    string itself. A list or mapping in flow syntax that YAML cannot read is an error."""
+    text = raw.strip()
+    try:
+        loaded = yaml.safe_load(text) if text else text
+    except yaml.YAMLError as exc:
+        if not text.startswith(_FLOW_OPENERS):
+            return raw  # not YAML: a plain string, as papermill's own -p takes it
+        raise ConfigError(
+            f"parameter `{name}`: {raw!r} is not a valid list or mapping "
+            f"({getattr(exc, 'problem', None) or exc}); pass it as YAML instead: "
+            f"-y '{name}: [a, b]'", path=path) from None
     return loaded if isinstance(loaded, (int, float, bool, list, dict)) or loaded is None else raw
+
+
+def sweep_values(value: Any) -> list[Any]:
+    """The values a raw parameter stands for: ``"0.1,0.01"`` is a sweep over both, while a
+    list or mapping in flow syntax (``["a","b"]``, ``{k: v}``) is one value, commas and all."""
+    if not isinstance(value, str) or "," not in value or value.strip().startswith(_FLOW_OPENERS):
+        return [value]
+    return value.split(",")
+
+
+def is_sweep(raw: dict[str, Any]) -> bool:
+    """True when some raw value is a comma list, i.e. the parameters describe a sweep."""
+    return any(len(sweep_values(value)) > 1 for value in raw.values())
 
 
 def typed_parameters(raw: dict[str, Any], defaults: tuple[Parameter, ...],
                      path: str) -> TypedParameters:
-    """Check and type ``raw`` against the parameters cell; a ``a,b`` string is a sweep."""
+    """Check and type ``raw`` against the parameters cell; a ``a,b`` string is a sweep
+    (see :func:`sweep_values`)."""
     known = {p.name: p for p in defaults}
     values, warnings = {}, []
     for name, value in raw.items():
         if name not in known:
             warnings.append(f"passed unknown parameter `{name}`: the parameters cell does not "
                             "define it (papermill injects it anyway)")
-        # `-p lr 0.1,0.01` is a sweep over both values
-        parts = value.split(",") if isinstance(value, str) and "," in value else [value]
-        values[name] = [_convert(name, part, known.get(name), path) for part in parts]
+        values[name] = [_convert(name, part, known.get(name), path)
+                        for part in sweep_values(value)]
     return TypedParameters(values, tuple(warnings))
 
 

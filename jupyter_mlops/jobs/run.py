@@ -8,6 +8,7 @@ executed notebook is saved after every cell, and a failure keeps the cell and th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from contextlib import ExitStack
@@ -20,8 +21,8 @@ from ..errors import ConfigError
 from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
 from ..store import Run, RunStore, find_home
-from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV
-from .lineage import cell_hashes, environment, git_state, recorded_inputs
+from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV, excluded_roots
+from .lineage import cell_hashes, environment, git_state, named_files, recorded_inputs
 from .params import typed_parameters
 from .progress import Progress, ProgressCallback
 
@@ -72,6 +73,22 @@ def _stop_kernel(km: Any) -> None:
 
     if km is not None and km.has_kernel:
         run_sync(km.shutdown_kernel)(now=True)
+
+
+def _demote_black_noise(record: logging.LogRecord) -> bool:
+    """Turn papermill's "Black encountered an error, skipping formatting" into a debug record:
+    black only prettifies the injected parameters cell, and failing to is nothing a user can
+    act on (a logging filter; it keeps every record)."""
+    if record.getMessage().startswith("Black encountered an error"):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+    return True
+
+
+def quiet_black_warning() -> None:
+    """Install :func:`_demote_black_noise` on papermill's translators logger (once)."""
+    logger = logging.getLogger("papermill.translators")
+    if _demote_black_noise not in logger.filters:
+        logger.addFilter(_demote_black_noise)
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -132,6 +149,7 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
     status, ending, error = "succeeded", "succeeded", None
     current: dict = {}
     km = git = env = None
+    named: dict = {}
 
     def track(where: Progress) -> None:
         current["cell_id"] = where.cell_id
@@ -151,10 +169,14 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
             # the kernel process's own stderr: a crashing kernel says why there
             km = _start_kernel(kernel, run_dir, nb_path.parent,
                                files.enter_context(open(run_dir / "kernel.log", "wb")))
+            # files the code names, as they are before any cell runs (the kernel is starting)
+            named = named_files(nb, nb_path, values,
+                                excluded_roots() + (os.path.realpath(store.home),))
             # git and the installed-package scan take a moment: do them while the kernel works
             lineage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
             git, env = lineage.submit(git_state, nb_path.parent), lineage.submit(environment)
             lineage.shutdown(wait=False)
+            quiet_black_warning()
             import papermill  # pylint: disable=import-outside-toplevel
 
             from .engine import ENGINE_NAME  # pylint: disable=import-outside-toplevel
@@ -174,7 +196,7 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
         _stop_kernel(km)
         store.add_metrics(run_id, _jsonl(run_dir / METRICS_FILE))
         store.update(run_id, status=status, ended=time.time(), record={
-            "ending": ending, "error": error, "inputs": recorded_inputs(run_dir),
+            "ending": ending, "error": error, "inputs": recorded_inputs(run_dir, named),
             "git": git.result() if git else None, "environment": env.result() if env else None,
             "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
         })

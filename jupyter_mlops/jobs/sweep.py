@@ -7,6 +7,7 @@ run (the store must be on a file system the workers share; here they run on one 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -48,9 +49,10 @@ def _argv(notebook: Path, values: dict, sweep_id: str, tracking: Optional[str]) 
             "--sweep-id", sweep_id]
     if tracking:
         argv += ["--tracking", "mlflow+" + tracking]
-    for name, value in values.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        argv += ["-p", name, text]
+    if values:
+        # One JSON mapping (JSON is YAML) keeps each value typed and whole: a list's commas
+        # would make `-p name '["a", "b"]'` read as a sweep again.
+        argv += ["-y", json.dumps(values)]
     return argv
 
 
@@ -75,6 +77,16 @@ def _dask_client(dask: str):
         raise ConfigError(f"cannot reach the Dask scheduler at {dask}: {exc}") from None
 
 
+def _import_black() -> None:
+    """Import black here, before the run threads: papermill formats the injected parameters
+    with it, imported lazily, and threads importing compiled black at once can see it half
+    initialised (``module 'black' has no attribute 'FileMode'``; their cells go unformatted)."""
+    try:
+        importlib.import_module("black")
+    except ImportError:
+        pass  # papermill then injects the parameters unformatted, as it does everywhere
+
+
 def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
            workers: int, progress_for: Optional[ProgressFactory],
            tracking: Optional[str]) -> list[str]:
@@ -85,6 +97,8 @@ def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
         return execute_run(store, nb, nb_path, values, sweep_id=sweep_id, progress=progress,
                            tracking=tracking).id
 
+    if workers > 1 and len(grid) > 1:
+        _import_black()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mlops-run") as pool:
         return list(pool.map(one, grid))
 

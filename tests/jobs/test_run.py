@@ -1,6 +1,7 @@
 """Recorded training jobs: real papermill kernels, real SQLite store, real git."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import psutil  # an ipykernel dependency
 import pytest
 
 from jupyter_mlops.errors import ConfigError
-from jupyter_mlops.jobs.run import run_job
+from jupyter_mlops.jobs.run import quiet_black_warning, run_job
 from jupyter_mlops.store import RunStore, find_home
 
 from ..conftest import write_notebook
@@ -185,3 +186,13 @@ def test_cell_timeout_has_its_own_exit_code(project):
     done = cli("run", "job.ipynb", "--timeout", "2", "--json", cwd=project)
     assert done.returncode == 4, done.stderr
     assert json.loads(done.stdout)["ending"] == "timeout"
+
+
+def test_papermill_black_warning_is_demoted_to_debug(caplog):
+    caplog.set_level(logging.WARNING, logger="papermill.translators")
+    quiet_black_warning()
+    logger = logging.getLogger("papermill.translators")
+    logger.warning("Black encountered an error, skipping formatting (module 'black' has no "
+                   "attribute 'FileMode')")
+    logger.warning("Unable to parse line 3 'x ='.")
+    assert [r.getMessage() for r in caplog.records] == ["Unable to parse line 3 'x ='."]

@@ -36,6 +36,16 @@ def test_local_sweep_expands_the_grid_and_ranks_by_metric(project):
     assert store.sweep(result["sweep_id"])["grid"] == {"epochs": [2, 4], "lr": [0.5, 1.0]}
 
 
+def test_a_parallel_sweep_shows_no_black_formatting_noise(project):
+    # papermill imports black lazily; threads importing it at once saw it half initialised
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter_mlops", "run", "job.ipynb", "-p", "epochs", "1,2,3",
+         "--workers", "3"], cwd=project, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Black" not in done.stderr
+
+
 def test_ten_concurrent_runs_are_all_recorded(project):
     values = ",".join(str(n) for n in range(1, 11))
     outcome = run_sweep(project / "job.ipynb", {"epochs": values}, workers=10)
