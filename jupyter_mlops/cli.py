@@ -1,8 +1,9 @@
 """``jupyter mlops SUBCOMMAND``: argument parsing -> one core call -> printing.
 
 Exit codes (the contract CI relies on): 0 success, 1 the check failed, 2 bad usage or input,
-130 interrupted, 141 (128 + SIGPIPE, as a shell reports ``cat`` killed by it) when the reader
-closed stdout early (``| head``), which ends quietly. ``MlopsError`` subclasses carry their exit
+130 cancelled (Ctrl-C, or SIGTERM where a command handles it), 141 (128 + SIGPIPE, as a shell
+reports ``cat`` killed by it) when the reader closed stdout early (``| head``), which ends
+quietly. ``MlopsError`` subclasses carry their exit
 code; this module maps them in ``main`` only.
 Core modules are imported inside the handlers so ``--help`` stays instant.
 """
@@ -104,6 +105,7 @@ def _productionize(args: argparse.Namespace) -> Outcome:
         if not args.json:
             print(f"... {message}", file=sys.stderr, flush=True)
 
+    _cancel_kernel_runs()
     result = productionize(
         args.notebook, args.out, force=args.force, execute=not args.no_execute,
         checks=not args.no_checks, progress=progress,
@@ -163,10 +165,34 @@ def _say(message: str) -> None:
 
 
 def _cancel_on_sigterm() -> None:
+    """SIGTERM cancels like Ctrl-C (and is remembered like it, see ``_Interrupts``)."""
     def handler(signum, frame):  # noqa: ARG001 - signal API
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    current = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGTERM, current if isinstance(current, _Interrupts) else handler)
+
+
+def _cancel_kernel_runs() -> None:
+    """Ctrl-C or SIGTERM while a notebook runs in a kernel cancels the command: nbclient takes
+    both signals over through the event loop (it shuts the kernel down, and the caller only
+    sees a dead kernel), so its handlers are wrapped to remember them (``_Interrupts``)."""
+    from jupyter_core.utils import ensure_event_loop
+
+    _cancel_on_sigterm()
+    interrupts = signal.getsignal(signal.SIGINT)
+    if not isinstance(interrupts, _Interrupts):
+        return
+    loop = ensure_event_loop()  # the loop nbclient's run_sync will run on in this thread
+    original = loop.add_signal_handler
+
+    def add_signal_handler(sig, callback, *args):
+        def remembered(*given):
+            interrupts.seen = True
+            callback(*given)
+        original(sig, remembered, *args)
+
+    loop.add_signal_handler = add_signal_handler
 
 
 def _progress(args: argparse.Namespace):
@@ -220,13 +246,13 @@ def _parameters(args: argparse.Namespace) -> dict:
 
 
 def _run(args: argparse.Namespace) -> Outcome:
+    from .jobs.params import is_sweep
     from .jobs.run import run_job
     from .jobs.sweep import run_sweep
 
     values = _parameters(args)
     _cancel_on_sigterm()
-    is_sweep = any(isinstance(v, str) and "," in v for v in values.values())
-    if is_sweep:
+    if is_sweep(values):
         outcome = run_sweep(args.notebook, values, workers=args.workers, dask=args.dask,
                             announce=lambda s: _say(f"sweep {s}"), tracking=args.tracking)
         ranked = sorted(outcome.runs, key=lambda r: r.id)
@@ -408,16 +434,48 @@ def _printed(write: Callable[[], None], code: int) -> int:
     return code
 
 
+class _Interrupts:
+    """Remembers a Ctrl-C (SIGINT) while a command runs: a kernel that dies of the same
+    Ctrl-C makes nbclient raise DeadKernelError or worse, which is a cancel, not a crash."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum, frame):  # noqa: ARG001 - signal API
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def install(self) -> None:
+        """Take over SIGINT if Python's default handler has it (not when it is ignored)."""
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self)
+
+
+def _cancelled() -> int:
+    print("cancelled", file=sys.stderr)
+    return 130
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; return the exit code."""
     args = build_parser().parse_args(argv)
+    interrupts = _Interrupts()
+    interrupts.install()
     try:
         outcome = args.handler(args)
-    except MlopsError as exc:
-        return _printed(lambda: _emit_error(exc, args.json), exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _cancelled()
+    except MlopsError as exc:
+        if interrupts.seen:
+            return _cancelled()
+        return _printed(lambda: _emit_error(exc, args.json), exc.exit_code)
+    except Exception:  # pylint: disable=broad-exception-caught  # re-raised unless cancelled
+        if interrupts.seen:
+            return _cancelled()
+        raise
+    finally:
+        if signal.getsignal(signal.SIGINT) is interrupts:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     return _printed(lambda: _emit(outcome, args.json), outcome.code)
 
 

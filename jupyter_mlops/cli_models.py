@@ -6,7 +6,6 @@ Same contract as ``cli``: one core call, human text or ``--json``, exit 0/1/2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -54,8 +53,10 @@ def _version_text(item) -> str:
 
 def register(args: argparse.Namespace):
     """``register RUN --name M``."""
+    from .cli import _cancel_kernel_runs  # pylint: disable=import-outside-toplevel
     from .registry.lifecycle import register as core  # pylint: disable=import-outside-toplevel
 
+    _cancel_kernel_runs()
     item = core(_store(), args.run, args.name, progress=_say)
     return _outcome(item.to_dict(), f"registered {item.ref} from run {item.run_id}\n"
                     + _version_text(item))
@@ -133,26 +134,64 @@ def promote(args: argparse.Namespace):
 
 def serve(args: argparse.Namespace):
     """``serve DIR|M:VERSION --port P``: in the foreground until Ctrl-C or SIGTERM."""
+    import signal  # pylint: disable=import-outside-toplevel
     import tempfile  # pylint: disable=import-outside-toplevel
 
+    from .errors import ExecutionError  # pylint: disable=import-outside-toplevel
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
+    def stop(signum, frame):  # noqa: ARG001 - signal API
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # like Ctrl-C: stop the server, remove the scratch
     target = serving.resolve(None, args.target)
+    serving.check_port_free(args.port)
     with tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
         model_dir = serving.ensure_model(target, Path(scratch), args.python, _say)
         argv = serving.serve_argv(target, args.port, args.python, args.max_bytes)
         env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
             [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-        _say(f"serving {target.label} on http://127.0.0.1:{args.port} (POST /score, "
-             "GET /health); Ctrl-C stops")
-        proc = subprocess.Popen(argv, cwd=target.notebook_dir, env=env)
+        # Not `with Popen`: its exit waits for the child, which _stop must end first.
+        proc = subprocess.Popen(argv, cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
+                                stdout=subprocess.PIPE, text=True)
         try:
+            listening = proc.stdout.readline()  # the server prints its address once bound
+            if not listening:
+                raise ExecutionError(f"the scoring server of {target.label} exited with code "
+                                     f"{proc.wait()} before listening on port {args.port}")
+            _say(f"serving {target.label} on http://127.0.0.1:{args.port} (POST /score, "
+                 "GET /health); Ctrl-C stops")
+            if args.json:
+                print(listening.strip(), flush=True)
             code = proc.wait()
         except KeyboardInterrupt:
-            proc.terminate()
-            code = proc.wait()
+            code = _stop(proc)
+        finally:
+            if proc.poll() is None:
+                _stop(proc)
+            proc.stdout.close()
     return _outcome({"target": target.label, "exit_code": code}, "", 0 if code in (0, -15)
                     else 1)
+
+
+def _stop(proc: subprocess.Popen) -> int:
+    """Terminate the server (kill it if it does not stop); its exit code."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
+    return port
 
 
 def smoke(args: argparse.Namespace):
@@ -161,7 +200,8 @@ def smoke(args: argparse.Namespace):
 
     result = serving.smoke(serving.resolve(None, args.target), args.python, _say)
     return _outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
-                    "records scored as the notebook predicted; server stopped")
+                    "records served as the model predicts them; server stopped"
+                    + "".join(f"\n  note: {n}" for n in result["notes"]))
 
 
 def _find_notebook(project: Path) -> str:
@@ -233,7 +273,8 @@ def configure(commands: list) -> None:
 
     def srv(p):
         _target(p)
-        p.add_argument("--port", type=int, default=8080)
+        p.add_argument("--port", type=_port, default=8080, help="TCP port on 127.0.0.1 "
+                       "(1-65535, default 8080)")
         p.add_argument("--max-bytes", type=int, default=1_000_000,
                        help="largest request body accepted (413 above)")
 

@@ -173,3 +173,81 @@ def test_closed_stdout_ends_quietly(notebook):
         code = proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert err == "" and code == 141
+
+
+# --- lifecycle adapters: serve ports, cancelling, ci init -----------------------------------
+
+
+def test_serve_port_outside_1_to_65535_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "pkg", "--port", "99999"])
+    assert stop.value.code == 2
+    assert "1-65535" in capsys.readouterr().err
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2(tmp_path, capsys):
+    import socket  # pylint: disable=import-outside-toplevel
+
+    (tmp_path / "mlops-manifest.json").write_text(json.dumps({"package": "pkg"}))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        code, out, err = run(capsys, "serve", tmp_path, "--port", busy.getsockname()[1])
+    assert code == 2 and not out
+    assert "is not free" in err and "serving" not in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_ctrl_c_that_kills_the_kernel_is_a_cancel_not_a_traceback(monkeypatch, capsys):
+    import os  # pylint: disable=import-outside-toplevel
+    import signal  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    from jupyter_mlops import cli  # pylint: disable=import-outside-toplevel
+
+    def recording_dies(args):  # pylint: disable=unused-argument
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the kernel records
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass  # nbclient turns the dead kernel into its own error instead
+        raise AssertionError("DeadKernelError: Kernel died")
+
+    monkeypatch.setattr(cli, "COMMANDS", [(n, h, c, recording_dies if n == "register" else f)
+                                          for n, h, c, f in cli.COMMANDS])
+    code, out, err = run(capsys, "register", "latest", "--name", "m")
+    assert code == 130 and not out
+    assert err.strip() == "cancelled"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ci_init_quotes_paths_and_derives_a_valid_model_name(tmp_path, capsys):
+    from jupyter_mlops.registry import ci  # pylint: disable=import-outside-toplevel
+
+    write_notebook(tmp_path / "my project" / "iris copy.ipynb", [
+        ("parameters", "n_estimators = 10"), SETUP, DATA,
+        ("training", "model = df.a.sum() * n_estimators")])
+    code, _, err = run(capsys, "ci", "init", "--project", tmp_path, "--notebook",
+                       "my project/iris copy.ipynb")
+    assert code == 0, err
+    workflow = tmp_path / ".github" / "workflows" / "mlops.yml"
+    commands = [s["command"] for s in ci.workflow_steps(workflow)]
+    assert "jupyter mlops run 'my project/iris copy.ipynb'" in commands
+    assert "jupyter mlops register latest --name iris-copy" in commands
+    assert not any("sample_fraction" in c for c in commands)
+    assert not any(" check " in c or "build/" in c and "pip" in c for c in commands)
+    head = workflow.read_text()
+    assert "no `sample_fraction` parameter" in head and "is not committed" in head
+
+
+def test_ci_init_samples_pull_requests_only_with_a_sample_fraction_parameter(tmp_path,
+                                                                             capsys):
+    from jupyter_mlops.registry import ci  # pylint: disable=import-outside-toplevel
+
+    write_notebook(tmp_path / "nb.ipynb", [
+        ("parameters", "sample_fraction = 1.0"), SETUP, DATA,
+        ("training", "model = df.a.sum() * sample_fraction")])
+    assert run(capsys, "ci", "init", "--project", tmp_path)[0] == 0
+    steps = ci.workflow_steps(tmp_path / ".github" / "workflows" / "mlops.yml")
+    sampled = [s for s in steps if "sample_fraction" in s["command"]]
+    assert len(sampled) == 1 and "pull_request" in sampled[0]["if"]

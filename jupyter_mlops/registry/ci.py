@@ -9,6 +9,10 @@ one shell command, so the same list runs locally (``workflow_steps``) and in tes
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -16,6 +20,7 @@ from typing import Optional
 import yaml
 
 from ..errors import ConfigError, OutputError
+from .store import check_name
 
 PROVIDERS = {"github": ".github/workflows/mlops.yml", "azure": "azure-pipelines.yml"}
 #: Parameter a notebook reads to train on a fraction of its data (pull requests).
@@ -32,21 +37,49 @@ class Step:
     setup: bool = False  # installs the tool itself (a local run already has it)
 
 
-def steps(notebook: str, out: str, model: str, sample_fraction: float) -> list[Step]:
-    """The pipeline, in order."""
-    return [
-        Step("Install jupyter-mlops", "python -m pip install jupyter-mlops", setup=True),
-        Step("Install the notebook's pinned requirements",
-             f"python -m pip install -r {out}/requirements.txt"),
-        Step("Generated package is current (not stale, not hand-edited)",
-             f"jupyter mlops check {notebook} --out {out}"),
-        Step("Productionize: lint and the generated tests",
-             f"jupyter mlops productionize {notebook} --out {out}"),
-        Step("Training job on a sample (pull requests)",
-             f"jupyter mlops run {notebook} -p {SAMPLE_PARAMETER} {sample_fraction}",
-             when="pull_request"),
-        Step("Training job on the full data (main)", f"jupyter mlops run {notebook}",
-             when="main"),
+@dataclass(frozen=True)
+class Project:
+    """What the workflow can rely on in the repository: decides steps and header notes."""
+
+    sampled: bool  # the parameters cell has SAMPLE_PARAMETER
+    package_committed: bool  # OUT (with its requirements.txt) is in the repository
+    root_requirements: bool  # a requirements.txt at the repository root
+
+
+def model_name(stem: str) -> str:
+    """A model name ``register`` accepts, derived from a notebook's file name."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).lstrip("-_.")[:100].rstrip("-_.")
+    return check_name(name or "model")
+
+
+def steps(notebook: str, out: str, model: str, sample_fraction: float,
+          project: Project = Project(True, True, False)) -> list[Step]:
+    """The pipeline, in order (paths shell-quoted)."""
+    nb, pkg = shlex.quote(notebook), shlex.quote(out)
+    items = [Step("Install jupyter-mlops", "python -m pip install jupyter-mlops", setup=True)]
+    if project.package_committed:
+        items += [
+            Step("Install the notebook's pinned requirements",
+                 f"python -m pip install -r {shlex.quote(out + '/requirements.txt')}"),
+            Step("Generated package is current (not stale, not hand-edited)",
+                 f"jupyter mlops check {nb} --out {pkg}"),
+        ]
+    elif project.root_requirements:
+        items.append(Step("Install the notebook's requirements",
+                          "python -m pip install -r requirements.txt"))
+    items.append(Step("Productionize: lint and the generated tests",
+                      f"jupyter mlops productionize {nb} --out {pkg}"))
+    if project.sampled:
+        items += [
+            Step("Training job on a sample (pull requests)",
+                 f"jupyter mlops run {nb} -p {SAMPLE_PARAMETER} {sample_fraction}",
+                 when="pull_request"),
+            Step("Training job on the full data (main)", f"jupyter mlops run {nb}",
+                 when="main"),
+        ]
+    else:
+        items.append(Step("Training job on the full data", f"jupyter mlops run {nb}"))
+    return items + [
         Step("Register the model with its lineage",
              f"jupyter mlops register latest --name {model}"),
         Step("Validate against the production model", f"jupyter mlops validate {model} latest"),
@@ -55,7 +88,29 @@ def steps(notebook: str, out: str, model: str, sample_fraction: float) -> list[S
     ]
 
 
-def _github(items: list[Step], notebook: str) -> str:
+def _notes(project: Project, out: str, sample_fraction: float) -> list[str]:
+    """The header comments saying what the workflow assumes."""
+    notes = [f"Pull requests train on a sample (-p {SAMPLE_PARAMETER} {sample_fraction}); "
+             "main trains on all data." if project.sampled else
+             f"The notebook has no `{SAMPLE_PARAMETER}` parameter: pull requests train on the "
+             "full data too (add `sample_fraction = 1.0` to the parameters cell and use it in "
+             "the data cell to sample them)."]
+    if not project.package_committed:
+        notes.append(f"{out} is not committed: no staleness check (commit it and run `ci init "
+                     "--force` again to add one); productionize writes it here.")
+        if not project.root_requirements:
+            notes.append("No requirements.txt at the root and no committed package: add a step "
+                         "installing the notebook's dependencies before productionize.")
+    return notes
+
+
+def _head(provider: str, notebook: str, notes: list[str]) -> str:
+    lines = [f"Generated by `jupyter mlops ci init --provider {provider}` for {notebook}.",
+             *notes]
+    return "".join(f"# {part}\n" for line in lines for part in textwrap.wrap(line, 96))
+
+
+def _github(items: list[Step], notebook: str, notes: list[str]) -> str:
     condition = {"pull_request": "github.event_name == 'pull_request'",
                  "main": "github.event_name != 'pull_request'"}
     job_steps: list[dict] = [
@@ -74,13 +129,11 @@ def _github(items: list[Step], notebook: str) -> str:
         "env": {"JUPYTER_MLOPS_ACTOR": "ci", "PYTHONUNBUFFERED": "1"},
         "jobs": {"mlops": {"runs-on": "ubuntu-latest", "steps": job_steps}},
     }
-    head = (f"# Generated by `jupyter mlops ci init --provider github` for {notebook}.\n"
-            "# Pull requests train on a sample (-p sample_fraction); main trains on all data.\n")
-    return head + yaml.safe_dump(workflow, sort_keys=False, width=100).replace(
+    return _head("github", notebook, notes) + yaml.safe_dump(workflow, sort_keys=False, width=100).replace(
         "pull_request: null", "pull_request:")
 
 
-def _azure(items: list[Step], notebook: str) -> str:
+def _azure(items: list[Step], notebook: str, notes: list[str]) -> str:
     condition = {"pull_request": "eq(variables['Build.Reason'], 'PullRequest')",
                  "main": "ne(variables['Build.Reason'], 'PullRequest')"}
     pipeline_steps: list[dict] = [
@@ -98,9 +151,7 @@ def _azure(items: list[Step], notebook: str) -> str:
         "variables": {"JUPYTER_MLOPS_ACTOR": "ci"},
         "steps": pipeline_steps,
     }
-    head = (f"# Generated by `jupyter mlops ci init --provider azure` for {notebook}.\n"
-            "# Pull requests train on a sample (-p sample_fraction); main trains on all data.\n")
-    return head + yaml.safe_dump(pipeline, sort_keys=False, width=100)
+    return _head("azure", notebook, notes) + yaml.safe_dump(pipeline, sort_keys=False, width=100)
 
 
 def init(project: Path, notebook: str, provider: str = "github", *, out: Optional[str] = None,
@@ -111,16 +162,41 @@ def init(project: Path, notebook: str, provider: str = "github", *, out: Optiona
         raise ConfigError(f"--provider {provider!r}: choose from {', '.join(PROVIDERS)}")
     if not (project / notebook).is_file():
         raise ConfigError(f"no notebook {notebook} in {project}")
-    stem = Path(notebook).stem
-    out = out or f"build/{stem}"
-    items = steps(notebook, out, model or stem, sample_fraction)
-    text = (_github if provider == "github" else _azure)(items, notebook)
+    model = check_name(model) if model else model_name(Path(notebook).stem)
+    out = out or f"build/{model}"
+    facts = _project(project, notebook, out)
+    items = steps(notebook, out, model, sample_fraction, facts)
+    text = (_github if provider == "github" else _azure)(
+        items, notebook, _notes(facts, out, sample_fraction))
     target = project / PROVIDERS[provider]
     if target.exists() and not force and target.read_text(encoding="utf-8") != text:
         raise OutputError(f"{target} exists and differs: pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return target, items
+
+
+def _project(project: Path, notebook: str, out: str) -> Project:
+    from ..extract.plan import notebook_parameters  # pylint: disable=import-outside-toplevel
+    from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
+
+    names = {p.name for p in notebook_parameters(read_notebook(project / notebook))}
+    return Project(SAMPLE_PARAMETER in names,
+                   _committed(project, f"{out}/requirements.txt")
+                   and _committed(project, f"{out}/mlops-manifest.json"),
+                   _committed(project, "requirements.txt"))
+
+
+def _committed(project: Path, path: str) -> bool:
+    """``path`` is tracked by git in ``project`` (exists, outside a git repository)."""
+    try:
+        done = subprocess.run(["git", "ls-files", "--error-unmatch", "--", path], cwd=project,
+                              capture_output=True, text=True, check=False)
+    except OSError:  # no git here
+        return (project / path).is_file()
+    if done.returncode != 0 and "not a git repository" in done.stderr.lower():
+        return (project / path).is_file()
+    return done.returncode == 0
 
 
 def workflow_steps(path: Path) -> list[dict]:

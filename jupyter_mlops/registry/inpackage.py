@@ -3,6 +3,7 @@ package's own imports, working directory and model never mix with ours or anothe
 
 ``profile``: load the training data with the package's ``load_data`` and write its profile.
 ``evaluate``: score a data file through ``score.run`` and compute metrics against its label.
+``predict``: score a list of records through ``score.run`` (smoke's expected answers).
 """
 
 from __future__ import annotations
@@ -165,8 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         _load_data(job["package"], job.get("parameters", {})).to_pickle(job["out"])
         result = {"written": job["out"]}
     elif job["action"] == "read":
-        read_frame(job["data"]).to_pickle(job["out"])
-        result = {"written": job["out"]}
+        df = read_frame(job["data"])
+        df.to_pickle(job["out"])
+        result = {"written": job["out"], "columns": [str(c) for c in df.columns]}
+    elif job["action"] == "predict":
+        score.init()
+        result = score.run(json.dumps(job["records"]))
     elif job["action"] == "check":
         import pandas as pd  # pylint: disable=import-outside-toplevel
 

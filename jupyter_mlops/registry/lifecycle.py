@@ -76,14 +76,27 @@ def _last_json(stdout: str) -> dict:
     return {}
 
 
-def resolve_run(store: RunStore, ref: str) -> Run:
-    """A run by id, or ``latest``: the newest succeeded run."""
-    if ref == "latest":
-        found = [r for r in store.list(limit=500) if r.status == "succeeded"]
+def _notebook_of(run: Run) -> Path:
+    return Path(run.record.get("notebook_path") or run.notebook).resolve()
+
+
+def resolve_run(store: RunStore, ref: str, name: Optional[str] = None) -> Run:
+    """A run by id, or ``latest``: the newest succeeded run of the notebook ``name``'s
+    versions come from when it has versions, else the newest succeeded run of any notebook."""
+    if ref != "latest":
+        return store.get(ref)
+    found = [r for r in store.list(limit=500) if r.status == "succeeded"]
+    versions = Registry(store).versions(name) if name else []
+    if versions:
+        notebook = Path(versions[-1].record["notebook"]).resolve()
+        found = [r for r in found if _notebook_of(r) == notebook]
         if not found:
-            raise ConfigError("no succeeded run to register yet: `jupyter mlops run NB` first")
-        return found[0]
-    return store.get(ref)
+            raise ConfigError(f"no succeeded run of {notebook.name}, the notebook {name}'s "
+                              f"versions come from: `jupyter mlops run {notebook}` first, or "
+                              "name the run id", path=str(notebook))
+    if not found:
+        raise ConfigError("no succeeded run to register yet: `jupyter mlops run NB` first")
+    return found[0]
 
 
 def _train_arguments(train_py: Path, parameters: dict) -> list[str]:
@@ -105,7 +118,7 @@ def register(store: RunStore, run_ref: str, name: str,
     from ..productionize import productionize  # pylint: disable=import-outside-toplevel
 
     check_name(name)
-    run = resolve_run(store, run_ref)
+    run = resolve_run(store, run_ref, name)
     if run.status != "succeeded":
         raise ConfigError(f"run {run.id} {run.status}: only a succeeded run can be registered")
     nb_path = Path(run.record.get("notebook_path") or run.notebook)
@@ -137,6 +150,9 @@ def register(store: RunStore, run_ref: str, name: str,
                              cwd=nb_path.parent)
         metrics = _last_json(out).get("metrics", {})
         _check_retrained(run, metrics)
+        progress("scoring the recorded sample with the registered model")
+        expected = _sample_predictions(package_dir, result.package, staged / MODEL_DIR,
+                                       nb_path.parent)
         progress("profiling the training data")
         profile = None
         if (package_dir / result.package / "data.py").exists():
@@ -154,6 +170,7 @@ def register(store: RunStore, run_ref: str, name: str,
             "lint_score": result.lint.score if result.lint else None,
             "tests": result.tests.to_dict() if result.tests else None,
             "profile": profile,
+            "expected_predictions": expected,
         }
         (staged / "lineage.json").write_text(json.dumps(record, indent=2, sort_keys=True,
                                                         default=str), encoding="utf-8")
@@ -163,6 +180,24 @@ def register(store: RunStore, run_ref: str, name: str,
     finally:
         if staged.exists():
             shutil.rmtree(staged, ignore_errors=True)
+
+
+def _sample_predictions(package_dir: Path, package: str, model_dir: Path,
+                        cwd: Path) -> Optional[list]:
+    """What the registered model's own ``score.py`` predicts for the recorded sample records
+    (smoke compares the served answers with these), or None without a recorded sample."""
+    fixture = package_dir / "tests" / "fixtures" / "recording.json"
+    if not fixture.is_file():
+        return None
+    records = json.loads(fixture.read_text(encoding="utf-8")).get("records")
+    if not records:
+        return None
+    answer = in_package(package_dir, {"action": "predict", "package": package,
+                                      "records": records}, cwd, model_dir=model_dir)
+    if "predictions" not in answer:
+        raise CheckFailed("the registered model cannot score the recorded sample: "
+                          + str(answer.get("error", answer))[:500])
+    return answer["predictions"]
 
 
 def _sweep_stale_staging(root: Path) -> None:
@@ -297,6 +332,29 @@ def _evaluate(version: ModelVersion, data: Path, label: str, names: list[str],
                       cwd, model_dir=version.path / MODEL_DIR)
 
 
+def _labels(version: ModelVersion) -> list[str]:
+    profile = version.record.get("profile") or {}
+    return [c for c, v in profile.get("columns", {}).items() if v.get("label")]
+
+
+def _read_evaluation_data(version: ModelVersion, data: Path, out: Path, cwd: Path) -> None:
+    """``data`` as a pickled frame at ``out``; ConfigError if it cannot be read or lacks the
+    label columns the metrics need."""
+    try:
+        columns = in_package(version.path / PACKAGE_DIR,
+                             {"action": "read", "package": version.record["package"],
+                              "data": str(data.resolve()), "out": str(out)},
+                             cwd).get("columns", [])
+    except ExecutionError as exc:
+        last = (str(exc).strip().splitlines() or ["?"])[-1]
+        raise ConfigError(f"cannot read the evaluation data: {last}", path=str(data)) from None
+    missing = [c for c in _labels(version) if c not in columns]
+    if missing:
+        raise ConfigError(f"no label column {', '.join(map(repr, missing))}: "
+                          f"evaluation data needs the labels {version.ref} was trained on",
+                          path=str(data))
+
+
 def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] = None,
              tolerances: Optional[dict[str, float]] = None,
              progress: Progress = _quiet) -> Validation:
@@ -314,9 +372,7 @@ def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] =
             if not data.is_file():
                 raise NotebookNotFound("no such evaluation data file", path=str(data))
             progress(f"reading evaluation data {data}")
-            in_package(candidate.path / PACKAGE_DIR,
-                       {"action": "read", "package": candidate.record["package"],
-                        "data": str(data.resolve()), "out": str(frame_path)}, notebook_dir)
+            _read_evaluation_data(candidate, data, frame_path, notebook_dir)
         else:
             progress("loading the candidate's training data as evaluation data")
             in_package(candidate.path / PACKAGE_DIR,
@@ -333,7 +389,7 @@ def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] =
                  "data": str(frame_path)}, notebook_dir)["problems"]
         else:
             verdict.notes.append("no training data profile recorded: input checks skipped")
-        labels = [c for c, v in (profile or {}).get("columns", {}).items() if v.get("label")]
+        labels = _labels(candidate)
         names = sorted(candidate.record.get("metrics", {}))
         if production is None:
             verdict.notes.append("no version is in production: nothing to compare metrics with")

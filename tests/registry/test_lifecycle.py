@@ -1,13 +1,16 @@
 """register -> validate -> promote -> history -> smoke on a real churn project (real kernel,
 real productionize, real training and a real HTTP server on 127.0.0.1)."""
 
+import dataclasses
 import json
+import shutil
 
 import pytest
 
 from jupyter_mlops.errors import CheckFailed, ConfigError
 from jupyter_mlops.registry import Registry
-from jupyter_mlops.registry.lifecycle import promote, validate
+from jupyter_mlops.registry import serving
+from jupyter_mlops.registry.lifecycle import promote, resolve_run, validate
 
 from .conftest import cli
 
@@ -131,7 +134,7 @@ def test_smoke_fails_when_predictions_differ(registered, tmp_path, capsys):
     recording["predictions"][0] = 1 - recording["predictions"][0]
     fixture.write_text(json.dumps(recording))
     assert cli("smoke", str(copy)) == 1
-    assert "record 1: expected" in capsys.readouterr().err
+    assert "record 1: the model predicts" in capsys.readouterr().err
 
 
 def test_bad_references_are_clear(registered, capsys):
@@ -141,3 +144,46 @@ def test_bad_references_are_clear(registered, capsys):
     assert "no version 9" in capsys.readouterr().err
     assert cli("register", "no-such-run", "--name", "churn") == 2
     assert cli("register", "latest", "--name", "../escape") == 2
+
+
+def test_latest_follows_the_models_notebook_and_smoke_uses_the_runs_parameters(
+        registered, churn_project, capsys, monkeypatch):
+    other = churn_project / "other.ipynb"
+    shutil.copy(churn_project / "churn.ipynb", other)
+    try:
+        assert cli("run", "other.ipynb", "-p", "sample_fraction", "0.3") == 0
+        churn_run = resolve_run(registered, "latest", "churn")
+        assert churn_run.notebook.endswith("churn.ipynb")
+        assert resolve_run(registered, "latest", "sampled").notebook.endswith("other.ipynb")
+        assert cli("register", "latest", "--name", "sampled") == 0
+        capsys.readouterr()
+        # served predictions are compared with the registered model's own, not the sample
+        # recorded with the parameters cell's defaults
+        assert cli("smoke", "sampled:1", "--json") == 0, capsys.readouterr().err
+        assert json.loads(capsys.readouterr().out)["passed"]
+    finally:
+        other.unlink()
+    monkeypatch.setattr(registered, "list", lambda limit: [])
+    with pytest.raises(ConfigError, match="no succeeded run of churn.ipynb"):
+        resolve_run(registered, "latest", "churn")
+
+
+def test_smoke_compares_the_server_with_the_registered_models_predictions(registered):
+    target = serving.resolve(registered.home, "churn:2")
+    assert len(target.expected) == 20
+    flipped = ["not a prediction", *target.expected[1:]]
+    with pytest.raises(CheckFailed, match="record 1: the model predicts"):
+        serving.smoke(dataclasses.replace(target, expected=flipped))
+    older = serving.smoke(dataclasses.replace(target, expected=None))  # registered before
+    assert older["passed"] and "only checked" in older["notes"][0]
+
+
+def test_validate_data_without_the_label_column_names_it(registered, churn_project, capsys):
+    (churn_project / "nolabel.csv").write_text("a,b\n1,2\n")
+    try:
+        assert cli("validate", "churn", "2", "--data", "nolabel.csv") == 2
+    finally:
+        (churn_project / "nolabel.csv").unlink()
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines()[-1].startswith("error: nolabel.csv: no label column 'churn'")
+    assert "inpackage" not in err and "KeyError" not in err

@@ -116,3 +116,27 @@ def test_package_installs_into_a_fresh_venv_and_passes_smoke(package, tmp_path):
     target = serving.resolve(None, str(package))
     result = serving.smoke(target, python=python)
     assert result["passed"]
+
+
+def test_sigterm_stops_serve_and_its_scoring_server(package, tmp_path):
+    import signal  # pylint: disable=import-outside-toplevel
+
+    port = serving.free_port()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_mlops", "serve", str(package),
+                             "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(scratch)))
+    try:
+        assert "serving" in proc.stderr.readline()  # announced once listening
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert not out  # the address line only with --json
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", port, timeout=5).request("GET", "/health")
+    assert not list(scratch.glob("mlops-serve-*"))
