@@ -1,6 +1,7 @@
 """Productionize end to end: real kernel recording, real pylint, real pytest, real files."""
 
 import json
+import os
 import subprocess
 import sys
 import venv
@@ -236,6 +237,18 @@ def test_notebook_variants_become_passing_packages(tmp_path, name):
     assert len(failed) == allowed, result.summary()
 
 
+def train_then_ask(tmp_path: Path, package: str, script: str, records: list, *train_args):
+    """Train the generated package in tmp_path/out into tmp_path/model, then run ``script``
+    against it (records on stdin, JSON on stdout), each as its own process."""
+    model_dir = tmp_path / "model"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "out"), MODEL_DIR=str(model_dir))
+    subprocess.run([sys.executable, "-m", f"{package}.train", "--model-dir", str(model_dir),
+                    *train_args], cwd=tmp_path, check=True, capture_output=True, env=env)
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(records),
+                          capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout)
+
+
 SCORE_RECORDS = """
 import json, sys
 from sales import score
@@ -263,18 +276,10 @@ def test_scoring_uses_the_trained_parameters_and_keeps_record_order(tmp_path):
     ])
     result = productionize(nb, tmp_path / "out")
     assert result.ok, result.summary()
-    model_dir = tmp_path / "model"
-    env = {"PYTHONPATH": str(tmp_path / "out"), "MODEL_DIR": str(model_dir)}
-    subprocess.run([sys.executable, "-m", "sales.train", "--model-dir", str(model_dir),
-                    "--CUTOFF", "2.0"], cwd=tmp_path, check=True, capture_output=True,
-                   env=dict(__import__("os").environ, **env))
-    assert json.loads((model_dir / "parameters.json").read_text()) == {"CUTOFF": 2.0}
     records = [{"day": "2024-03-05", "x": 3.0}, {"day": "2024-01-02", "x": None},
                {"day": "2024-01-01", "x": 1.0}]
-    done = subprocess.run([sys.executable, "-c", SCORE_RECORDS], input=json.dumps(records),
-                          capture_output=True, text=True, check=True,
-                          env=dict(__import__("os").environ, **env))
-    scored = json.loads(done.stdout)
+    scored = train_then_ask(tmp_path, "sales", SCORE_RECORDS, records, "--CUTOFF", "2.0")
+    assert json.loads((tmp_path / "model" / "parameters.json").read_text()) == {"CUTOFF": 2.0}
 
     import pandas as pd  # pylint: disable=import-outside-toplevel
     from sklearn.linear_model import LinearRegression  # pylint: disable=C0415
@@ -347,15 +352,8 @@ def test_statistics_follow_their_column_and_fitted_encoders_stay_usable(tmp_path
     ])
     result = productionize(nb, tmp_path / "out")
     assert result.ok and result.lint.score == 10.0, result.summary()
-    model_dir = tmp_path / "model"
-    env = dict(__import__("os").environ, PYTHONPATH=str(tmp_path / "out"),
-               MODEL_DIR=str(model_dir))
-    subprocess.run([sys.executable, "-m", "gaps.train", "--model-dir", str(model_dir)],
-                   cwd=tmp_path, check=True, capture_output=True, env=env)
-    done = subprocess.run([sys.executable, "-c", FEATURES_OF, ], capture_output=True, text=True,
-                          input=json.dumps([{"a": 0.5, "b": None, "city": "y"}]), env=env,
-                          check=True)
-    features = json.loads(done.stdout)[0]
+    features = train_then_ask(tmp_path, "gaps", FEATURES_OF,
+                              [{"a": 0.5, "b": None, "city": "y"}])[0]
 
     import pandas as pd  # pylint: disable=import-outside-toplevel
 
