@@ -76,15 +76,26 @@ def _offset(lines: list[str], line: int, col: int) -> int:
     return sum(len(x) + 1 for x in lines[:line - 1]) + len(text)
 
 
+def _span(lines: list[str], node: ast.AST) -> tuple[int, int]:
+    """Character offsets of ``node`` in the code ``lines`` were split from."""
+    return (_offset(lines, node.lineno, node.col_offset),
+            _offset(lines, node.end_lineno, node.end_col_offset))
+
+
+def _splice(code: str, spans: list[tuple[int, int, str]]) -> str:
+    """``code`` with each (start, end) range replaced by its text (ranges do not overlap)."""
+    for start, end, text in sorted(spans, reverse=True):
+        code = code[:start] + text + code[end:]
+    return code
+
+
 def rewrite(code: str, calls: list[FrozenCall]) -> str:
     """``code`` with each call wrapped for freezing; the line count does not change."""
     lines = code.split("\n")
     spans = []
     for call in calls:
         node = call.node
-        start = _offset(lines, node.lineno, node.col_offset)
-        end = _offset(lines, node.end_lineno, node.end_col_offset)
-        original = code[start:end]
+        start, end = _span(lines, node)
         func = node.func
         receiver_end = _offset(lines, func.value.end_lineno, func.value.end_col_offset)
         receiver = code[start:receiver_end]
@@ -96,9 +107,7 @@ def rewrite(code: str, calls: list[FrozenCall]) -> str:
         else:
             text = f'fitted_transform("{call.key}", {receiver}, {arguments}'
         spans.append((start, end, text))
-    for start, end, text in sorted(spans, reverse=True):
-        code = code[:start] + text + code[end:]
-    return code
+    return _splice(code, spans)
 
 
 LOGGED = "logged_metrics"
@@ -142,14 +151,10 @@ def logged_metrics(code: str, first: bool) -> tuple[str, list[str]]:
     lines = code.split("\n")
     spans, items = [], []
     for number, (stmt, (key, value)) in enumerate(calls):
-        start = _offset(lines, stmt.lineno, stmt.col_offset)
-        end = _offset(lines, stmt.end_lineno, stmt.end_col_offset)
-        value_text = code[_offset(lines, value.lineno, value.col_offset):
-                          _offset(lines, value.end_lineno, value.end_col_offset)]
+        start, end = _span(lines, stmt)
+        value_text = code[slice(*_span(lines, value))]
         text = (f"{LOGGED} = {{{key!r}: {value_text}}}" if first and number == 0
                 else f"{LOGGED}[{key!r}] = {value_text}")
         spans.append((start, end, text))
         items.append(f"{key!r}: {ast.unparse(value)}")
-    for start, end, text in sorted(spans, reverse=True):
-        code = code[:start] + text + code[end:]
-    return code, items
+    return _splice(code, spans), items
