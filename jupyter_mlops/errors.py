@@ -22,6 +22,27 @@ class CellRef:
         return f"cell {self.number} (id {self.cell_id})"
 
 
+@dataclass(frozen=True)
+class CellWarning:
+    """Something productionize did or could not do, tied to the cell (and line) it is about,
+    so every front end can link it there."""
+
+    message: str
+    cell: Optional[CellRef] = None
+    line: Optional[int] = None
+
+    def __str__(self) -> str:
+        if self.cell is None:
+            return self.message
+        where = f"{self.cell} line {self.line}" if self.line is not None else str(self.cell)
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict:
+        """JSON form: the text as printed, plus the cell to link to."""
+        cell = None if self.cell is None else {"number": self.cell.number, "id": self.cell.cell_id}
+        return {"text": str(self), "message": self.message, "cell": cell, "line": self.line}
+
+
 class MlopsError(Exception):
     """Base of every error jupyter-mlops raises on purpose."""
 

@@ -190,7 +190,7 @@ def generator_sha256() -> str:
     when they are unchanged, even between two builds of the same version."""
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("templates/**/*"), *root.glob("extract/*.py"),
+    for path in sorted([*root.glob("templates/**/*"), *root.glob("extract/*.py"), *root.glob("generate/*.py"),
                         *root.glob("package/*.py"), root / "productionize.py",
                         root / "recording.py"]):
         if path.is_file():
@@ -253,9 +253,9 @@ def productionize(
             say("notebook unchanged since the last productionize: using the cached result")
             return cached
     # pylint: disable=import-outside-toplevel
+    from . import generate
     from .extract.plan import plan_package
     from .notebook import read_notebook
-    from .package import files as package_files
     from .package.envspec import environment, local_versions
 
     nb = read_notebook(notebook)
@@ -264,20 +264,20 @@ def productionize(
     plan = plan_package(nb)
     package = package_name(nb.path)
     recording = None
-    modules = package_files.generate_modules(plan, package, None)
-    import_names = package_files.import_names(modules)
+    modules = generate.generate_modules(plan, package, None)
+    import_names = generate.import_names(modules)
     if execute:
         say("running the notebook in a kernel to record a sample")
         from .recording import record  # pylint: disable=import-outside-toplevel
 
         recording = record(os.fspath(notebook), nb, plan, import_names, say)
-        modules = package_files.generate_modules(plan, package, recording)
+        modules = generate.generate_modules(plan, package, recording)
         versions, python = recording.versions, recording.python
     else:
         versions, python = local_versions(import_names), None
     env = environment(versions, plan.requirements, python)
     files = {m.path: m.text for m in modules}
-    files.update(package_files.support_files(plan, package, modules, env, recording))
+    files.update(generate.support_files(plan, package, modules, env, recording))
     notebook_dir = os.path.relpath(Path(notebook).resolve().parent, out_dir.resolve().parent
                                    / out_dir.name).replace(os.sep, "/")
     staged = staging_dir(out_dir)

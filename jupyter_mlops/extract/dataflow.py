@@ -54,6 +54,14 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _receiver(node: ast.AST) -> str | None:
+    """``df`` for ``df["a"].b``; None for a call's result (``Estimator().fit(...)`` changes a new
+    object, not ``Estimator``)."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 def _scope_globals(table: symtable.SymbolTable) -> set[str]:
     names = set()
     for child in table.get_children():
@@ -90,7 +98,7 @@ def _mutations(node: ast.stmt) -> set[str]:
                 for k in sub.keywords
             )
             if isinstance(func, ast.Attribute) and (inplace or func.attr in MUTATING_METHODS):
-                names.add(base_name(func.value))
+                names.add(_receiver(func.value))
     names.discard(None)
     return names
 
@@ -135,6 +143,14 @@ def _bound_before_use(node: ast.stmt) -> set[str]:
     return names
 
 
+def _loop_aliases(node: ast.stmt, writes: set[str]) -> set[str]:
+    """``for frame in [train, test]: frame["x"] = ...`` changes ``train`` and ``test``."""
+    if (isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name)
+            and node.target.id in writes and isinstance(node.iter, (ast.List, ast.Tuple))):
+        return {e.id for e in node.iter.elts if isinstance(e, ast.Name)}
+    return set()
+
+
 def analyze_statement(
     node: ast.stmt, mutators: dict[str, frozenset[int]] | None = None
 ) -> tuple[frozenset, frozenset, frozenset]:
@@ -148,6 +164,7 @@ def analyze_statement(
         if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
             reads.add(sub.target.id)
     writes |= _mutations(node) | helper_mutations(node, mutators or {})
+    writes |= _loop_aliases(node, writes)
     bound = _bound_before_use(node)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         reads.discard(node.name)  # recursion is not a read from an earlier cell

@@ -1,0 +1,77 @@
+"""The one generation layer: a plan (and a recording) -> the text of every package file.
+
+``generate_modules`` writes the Python modules, ``support_files`` the rest; both are pure
+(no disk access) and byte-stable. ``Builder`` is the public way to emit code with its cells.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from typing import TYPE_CHECKING, Optional
+
+from ..extract.plan import Plan
+from .builder import Builder, Module, formatted, plain_module, template
+from .functions import code_reads, common_module, notebook_name
+from .modules import path_texts, role_module
+from .scoring import score_module
+from .support import support_files
+from .training import train_module
+
+if TYPE_CHECKING:
+    from ..recording import Recording
+
+__all__ = ["Builder", "Module", "formatted", "generate_modules", "import_names",
+           "module_names", "support_files", "template"]
+
+MODULE_NAMES = ("common", "data", "featurize", "train", "evaluate", "state", "score", "serve")
+
+
+def _used_helpers(plan: Plan) -> set[str]:
+    texts = [p.source for s in plan.segments for p in s.pieces] + path_texts(plan)
+    texts += [p.source for p in plan.scoring.pieces] if plan.scoring else []
+    texts += [ast.unparse(p.statement.node) for p in plan.program.seeds]
+    return code_reads(plan, texts)
+
+
+def generate_modules(plan: Plan, package: str,
+                     recording: Optional["Recording"]) -> list[Module]:
+    """Every Python module of the package, formatted."""
+    name = notebook_name(plan)
+    init = Builder(f"{package}/__init__.py")
+    init.add(f'"""{package}: production package generated from {name} by jupyter-mlops."""')
+    modules = [init.module()]
+    common = common_module(plan, package, _used_helpers(plan))
+    if common is not None:
+        modules.append(common)
+    for module in ("data", "featurize", "evaluate"):
+        found = role_module(plan, package, module)
+        if found is not None:
+            modules.append(found)
+    if plan.uses_state:
+        modules.append(plain_module(f"{package}/state.py",
+                                    template("state.py.tmpl").substitute(notebook=name)))
+    if any(s.role == "training" for s in plan.segments):
+        modules.append(train_module(plan, package))
+    if plan.model is not None and plan.path is not None:
+        modules.append(score_module(plan, package, recording))
+        modules.append(plain_module(f"{package}/serve.py", template("serve.py.tmpl").substitute(
+            package=package, notebook=name)))
+    return modules
+
+
+def import_names(modules: list[Module]) -> list[str]:
+    """Top-level third-party modules the generated code imports."""
+    names = set()
+    for module in modules:
+        for node in ast.parse(module.text).body:
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split(".")[0])
+    return sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__")
+
+
+def module_names() -> tuple[str, ...]:
+    """Module file names a package can have, in pipeline order."""
+    return MODULE_NAMES
