@@ -130,3 +130,13 @@ def assigns_only(node: ast.stmt, columns: tuple[str, ...], constants: dict[str, 
         return False
     written = named_columns(target, {target.value.id}, constants)
     return bool(written) and set(written) <= set(columns)
+
+
+def reads_label(node: ast.stmt, columns: tuple[str, ...], constants: dict[str, str]) -> bool:
+    """``df["price_per_sqft"] = df["price"] / df["sqft"]`` where "price" is the label: new
+    records have no label, so scoring cannot compute this column."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Subscript)):
+        return False
+    value = node.value
+    return bool(set(named_columns(value, _frames_of(value), constants)) & set(columns))

@@ -35,6 +35,15 @@ def _strings(node: ast.AST) -> set[str]:
             and isinstance(n.value, str)}
 
 
+def _strings_outside_drops(tree: ast.AST) -> set[str]:
+    """String constants outside ``.drop(...)`` calls: columns some code reads."""
+    inside = {id(n) for call in ast.walk(tree) if isinstance(call, ast.Call)
+              and isinstance(call.func, ast.Attribute) and call.func.attr == "drop"
+              for n in ast.walk(call)}
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str) and id(n) not in inside}
+
+
 def _parents(node: ast.AST) -> dict[int, ast.AST]:
     return {id(child): parent for parent in ast.walk(node)
             for child in ast.iter_child_nodes(parent)}
@@ -140,7 +149,10 @@ def required_columns(path: ScoringPath, program: Program, labels: tuple[str, ...
     for name in used & set(reads.lists):
         reads.mentioned |= reads.lists[name]
     if reads.whole:
-        keep = [c for c in columns if c not in reads.dropped]
+        elsewhere = set()
+        for text in texts:
+            elsewhere |= _strings_outside_drops(ast.parse(text))
+        keep = [c for c in columns if c not in reads.dropped - elsewhere]
     else:
         keep = [c for c in columns if c in reads.mentioned]
     return tuple(c for c in keep if c not in labels)

@@ -91,6 +91,14 @@ def _names(runs: list[tuple[str, list[int]]], taken: set[str]) -> list[str]:
     return names
 
 
+def taken_names(program: Program) -> set[str]:
+    """Names a generated function must not take: helpers and the notebook's variables."""
+    taken = set(program.definer_module) | {p.name for p in program.parameters}
+    for piece in program.inline:
+        taken |= piece.statement.reads | piece.statement.writes
+    return taken
+
+
 def _last_writers(program: Program, runs) -> dict[str, int]:
     last: dict[str, int] = {}
     for _, positions in runs:
@@ -105,7 +113,7 @@ def training_segments(program: Program, flow: Dataflow, end_reads: set[str],
     """The training program's functions; ``end_reads`` are what ``main()`` needs at the end,
     ``stateful`` the positions of statements that use the trained state."""
     runs = _runs(program, flow)
-    names = _names(runs, set(program.definer_module))
+    names = _names(runs, taken_names(program))
     owner = {p: k for k, (_, positions) in enumerate(runs) for p in positions}
     last = _last_writers(program, runs)
     segments = []
@@ -144,7 +152,7 @@ def scoring_segment(program: Program, flow: Dataflow) -> Segment | None:
             elif (isinstance(writer, int) and program.inline[writer].role != "scoring"
                   and name not in params):
                 params.append(name)
-    name = "predict_step" if "predict" in program.definer_module else "predict"
+    name = "predict_step" if "predict" in taken_names(program) else "predict"
     pieces = tuple(program.inline[p] for p in positions)
     return Segment("scoring", name, pieces, tuple(positions), tuple(params), tuple(kwparams),
                    _last_assigned(pieces))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import DataflowError
+from .columns import assigns_only, reads_label
 from .dataflow import analyze_statement
 from .program import Piece, Program
 from . import rewrite
@@ -186,6 +187,7 @@ class _Walk:
         self.kwparams: set[str] = set()
         self.raw: dict[str, int] = {}
         self.chain: list[str] = []
+        self.touched: list[tuple[int, str]] = []  # (position, role) of every statement taken
 
     def require(self, names: set[str]) -> None:
         """Names the statements before must provide (parameters come from training)."""
@@ -198,6 +200,7 @@ class _Walk:
         node = stmt.node
         hit = set(stmt.writes) & self.need
         self.chain += sorted(hit - set(self.chain))
+        self.touched.append((position, piece.role))
         if piece.role == "data" and position <= self.loaded_by:
             self._boundary(position, hit)
             return
@@ -228,9 +231,9 @@ class _Walk:
                 _loads(node) and not (stmt.reads - self.available - self.params))):
             self._boundary(position, hit)
             return
-        from .columns import assigns_only  # pylint: disable=import-outside-toplevel
-        if assigns_only(node, self.labels, self.constants):
-            return  # the label: scoring has none
+        if assigns_only(node, self.labels, self.constants) or reads_label(
+                node, self.labels, self.constants):
+            return  # made from the label, which new records do not have
         self._general(piece, hit)
 
     def _boundary(self, position: int, hit: set[str]) -> None:
@@ -315,13 +318,11 @@ def scoring_path(program: Program, start: int, output: ast.expr, labels: tuple[s
     walk = _walked(program, start, output, labels, constants, -1)
     # The data cells' statements before the first other step load the records (as
     # load_data does): the records arrive as they leave them.
-    leading = [s for s in reversed(walk.steps)]
-    positions = {id(p): i for i, p in enumerate(program.inline)}
     loaded_by = -1
-    for step in leading:
-        if step.piece.role != "data":
+    for position, role in sorted(walk.touched):
+        if role != "data":
             break
-        loaded_by = positions[id(step.piece)]
+        loaded_by = position
     if loaded_by >= 0:
         walk = _walked(program, start, output, labels, constants, loaded_by)
     return _finished(program, start, output, walk)

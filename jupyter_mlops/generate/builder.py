@@ -76,13 +76,17 @@ class Builder:
         """Plain lines (no cell of origin)."""
         self.lines.extend(text.split("\n"))
 
-    def add_code(self, text: str, cell: Cell, cell_line: int, prefix: str = "") -> None:
-        """Code from a cell, under a ``# notebook cell N`` comment when the cell changes."""
+    def add_code(self, text: str, cell: Cell, cell_line: int, prefix: str = "",
+                 note: Optional[str] = None) -> None:
+        """Code from a cell, under a ``# notebook cell N`` comment when the cell changes
+        (``note``: a comment saying how the code differs from the cell's)."""
         if cell.index != self._cell:
             if self._cell is not None:
                 self.add()
             self.add(f"{prefix}# notebook cell {cell.number} (id {cell.cell_id})")
             self._cell = cell.index
+        if note:
+            self.add(f"{prefix}# {note}")
         start = len(self.lines) + 1
         self.add(indent_code(text, prefix))
         self.origins.append((start, len(self.lines), cell.index, cell_line))

@@ -53,12 +53,8 @@ def add_model_input(builder: Builder, plan: Plan) -> None:
         builder.add(f"    {name} = {plan.state}.{name}  # fitted in training")
     builder.end_block()
     for step in path.steps:
-        if step.changed:
-            builder.end_block()
-            builder.add_code(f"# scoring: {step.changed}\n{step.text}", step.piece.cell,
-                             step.piece.statement.start - 1, "    ")
-        else:
-            builder.add_code(step.text, step.piece.cell, step.piece.statement.start, "    ")
+        note = f"scoring: {step.changed}" if step.changed else None
+        builder.add_code(step.text, step.piece.cell, step.piece.statement.start, "    ", note)
     builder.add(f"    return {path.output}")
     builder.add()
     builder.add()

@@ -44,24 +44,25 @@ def _with_trained(names: tuple[str, ...]) -> list[str]:
     return [f"**trained_with({', '.join(repr(n) for n in names)})"] if names else []
 
 
-def _features_body(plan: Plan) -> str:
+def _model_input_call(plan: Plan, frame: str) -> str:
     path = plan.path
     assert path is not None
-    args = ["to_frame(records)"] + (['_STATE["state"]'] if plan.uses_state else [])
-    return f"    return {MODEL_INPUT}({', '.join(args + _with_trained(path.kwparams))})"
+    args = [frame] + (['_STATE["state"]'] if plan.uses_state else [])
+    return f"{MODEL_INPUT}({', '.join(args + _with_trained(path.kwparams))})"
 
 
-def _aligned(plan: Plan) -> list[str]:
-    """Lines giving ``features`` the one-hot columns the model was fit on."""
+def _features_body(plan: Plan, frame: str = "to_frame(records)") -> str:
     if not plan.one_hot:
-        return []
-    return [
-        "        # one-hot columns as in training: a category absent from these records is",
-        "        # a column of 0s, one that training never saw is left out",
-        '        names = getattr(_STATE["model"], "feature_names_in_", None)',
-        '        if names is not None and hasattr(features, "reindex"):',
-        "            features = features.reindex(columns=list(names), fill_value=0)",
-    ]
+        return f"    return {_model_input_call(plan, frame)}"
+    return "\n".join([
+        f"    features = {_model_input_call(plan, frame)}",
+        "    # one-hot columns as in training: a category absent from these records is a",
+        "    # column of 0s, one that training never saw is left out",
+        '    names = getattr(_STATE["model"], "feature_names_in_", None)',
+        '    if names is not None and hasattr(features, "reindex"):',
+        "        features = features.reindex(columns=list(names), fill_value=0)",
+        "    return features",
+    ])
 
 
 def _scoring_arguments(plan: Plan) -> list[str]:
@@ -85,12 +86,10 @@ def _predict_body(plan: Plan) -> str:
     path = plan.path
     assert path is not None
     if scoring is not None and path.raw in scoring.params:
-        state = ['_STATE["state"]'] if plan.uses_state else []
-        args = ", ".join(["frame"] + state + _with_trained(path.kwparams))
-        lines = ["        frame = to_frame(records)", f"        features = {MODEL_INPUT}({args})"]
+        lines = ["        frame = to_frame(records)",
+                 "        features = features_from_records(records, frame)"]
     else:
         lines = ["        features = features_from_records(records)"]
-    lines += _aligned(plan)
     if scoring is None:
         lines.append('        predictions = _STATE["model"].predict(features)')
     else:
@@ -133,7 +132,7 @@ def score_module(plan: Plan, package: str, recording: Optional["Recording"]) -> 
         scoring_function(builder, plan)
     builder.add(template("score.py.tmpl").substitute(
         to_frame_body=_to_frame_body(plan),
-        features_body=_features_body(plan),
+        features_body=_features_body(plan, "frame"),
         predict_body=_predict_body(plan),
         load_state='    _STATE["state"] = TrainedState.load(found[0].parent)  # what training '
         "kept for scoring\n" if plan.uses_state else "",
