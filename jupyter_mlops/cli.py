@@ -110,8 +110,9 @@ def _productionize(args: argparse.Namespace) -> Outcome:
         args.notebook, args.out, force=args.force, execute=not args.no_execute,
         checks=not args.no_checks, progress=progress,
     )
-    return Outcome(result.to_dict(), result.summary(), 0 if result.ok else 1,
-                   list(result.warnings))
+    failed = not result.ok or (args.require_proof and not result.proven)
+    return Outcome(result.to_dict(), result.summary(), 1 if failed else 0,
+                   [str(w) for w in result.warnings])
 
 
 def _check(args: argparse.Namespace) -> Outcome:
@@ -134,6 +135,9 @@ def _configure_productionize(p: argparse.ArgumentParser) -> None:
                    help="skip the recording run (the equivalence tests are then left out)")
     p.add_argument("--no-checks", action="store_true",
                    help="write the package without running pylint and its tests")
+    p.add_argument("--require-proof", action="store_true",
+                   help="exit 1 unless every equivalence with the notebook was checked and held "
+                        "(for CI): anything 'not proven' fails")
 
 
 def _configure_check(p: argparse.ArgumentParser) -> None:

@@ -59,11 +59,17 @@ class ProductionizeResult:
     left_out: tuple[str, ...] = ()
     cached: bool = False
     recorded: bool = False
+    not_proven: tuple[str, ...] = ()  # what the generated tests do not show, and why
 
     @property
     def ok(self) -> bool:
         """True when lint reaches its threshold and the generated tests pass (or were skipped)."""
         return (self.lint is None or self.lint.ok) and (self.tests is None or self.tests.ok)
+
+    @property
+    def proven(self) -> bool:
+        """True when every equivalence with the notebook was checked and held."""
+        return self.ok and not self.not_proven
 
     def to_dict(self) -> dict:
         """JSON form (CLI ``--json``, server API)."""
@@ -73,7 +79,9 @@ class ProductionizeResult:
             "lint": self.lint.to_dict() if self.lint else None,
             "tests": self.tests.to_dict() if self.tests else None,
             "environment": self.environment,
-            "warnings": list(self.warnings), "left_out": list(self.left_out),
+            "warnings": [_warning_dict(w) for w in self.warnings],
+            "left_out": list(self.left_out), "not_proven": list(self.not_proven),
+            "proven": self.proven,
             "cached": self.cached, "recorded": self.recorded, "ok": self.ok,
         }
 
@@ -93,7 +101,22 @@ class ProductionizeResult:
             lines += [f"  {c.outcome.upper()} {c.name}: {(c.message or '-').splitlines()[0][:200]}"
                       for c in t.cases if c.outcome in ("failed", "error")]
         lines += [f"left out: {item}" for item in self.left_out]
+        lines += [f"not proven: {item}" for item in self.not_proven]
         return "\n".join(lines)
+
+
+def _warning_dict(warning) -> dict:
+    """A warning as JSON: CellWarning's own form, or plain text."""
+    return warning.to_dict() if hasattr(warning, "to_dict") else {
+        "text": str(warning), "message": str(warning), "cell": None, "line": None}
+
+
+def _skipped(tests: Optional[SuiteReport]) -> tuple[str, ...]:
+    """Generated tests that skipped: equivalence the run did not check."""
+    if tests is None:
+        return ()
+    return tuple(f"{case.name} skipped: {(case.message or '').splitlines()[0][:200]}"
+                 for case in tests.cases if case.outcome == "skipped")
 
 
 @dataclass(frozen=True)
@@ -153,7 +176,7 @@ def default_out(notebook: PathLike) -> Path:
 
 
 def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str],
-              notebook_dir: str, execute: bool) -> str:
+              notebook_dir: str, execute: bool, not_proven: tuple[str, ...]) -> str:
     spans: dict[int, dict[str, list[int]]] = {}
     for module in modules:
         for line, (index, _) in module.line_map.items():
@@ -177,6 +200,7 @@ def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[s
         "package": package,
         "recorded": execute,
         "model": plan.model,
+        "not_proven": list(not_proven),
         "cells": cells,
         "line_map": line_map,
         "files": {rel: sha256_text(text) for rel, text in sorted(files.items())},
@@ -228,6 +252,7 @@ def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[Production
         lint=lint, tests=read_junit(out / TEST_REPORT),
         environment=(out / "requirements.txt").read_text(encoding="utf-8"),
         left_out=() if execute else (EQUIVALENCE_LEFT_OUT,), cached=True, recorded=execute,
+        not_proven=tuple(manifest.get("not_proven", ())) + _skipped(read_junit(out / TEST_REPORT)),
     )
 
 
@@ -282,7 +307,8 @@ def productionize(
                                    / out_dir.name).replace(os.sep, "/")
     staged = staging_dir(out_dir)
     try:
-        manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute)
+        gaps = generate.not_proven(plan, recording)
+        manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute, gaps)
         write_files(staged, {**files, MANIFEST: manifest})
         lint, tests = _run_checks(staged, package, nb, modules, say) if checks else (None, None)
         swap_in(staged, guard, set(files) | {MANIFEST})
@@ -298,6 +324,7 @@ def productionize(
         files=tuple(sorted(list(files) + [MANIFEST] + reports)),
         lint=lint, tests=tests, environment=files["requirements.txt"],
         warnings=plan.warnings, left_out=left_out, recorded=execute,
+        not_proven=gaps + _skipped(tests),
     )
 
 

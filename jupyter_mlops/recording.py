@@ -99,7 +99,8 @@ def _probe_lines(plan: Plan) -> dict[int, list[tuple[int, str]]]:
         output = path.output
     probes.setdefault(origin.cell.index, []).append(
         (origin.statement.node.lineno, template("probe_fit.py.tmpl").substitute(
-            output=output, chain=repr(list(path.chain))).rstrip("\n")))
+            output=output, chain=repr(list(path.chain)),
+            aliases=repr(list(path.aliases))).rstrip("\n")))
     return probes
 
 

@@ -19,6 +19,7 @@ loop over "the columns with gaps" fills a record's gap with that column's traini
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -138,23 +139,53 @@ def has_metrics(code: str, is_metric) -> bool:
                for node in ast.walk(tree))
 
 
-def logged_metrics(code: str, first: bool) -> tuple[str, list[str]]:
-    """An evaluation cell's ``log_metric("r2", value)`` calls as a ``logged_metrics`` dict
-    that the package's ``evaluate()`` returns (in a job the calls record into the run; in the
-    package they would be lost), and the ``'r2': value`` items the recording evaluates in the
-    notebook. ``first``: no earlier cell has created the dict."""
+def _label(text: str) -> str:
+    return re.sub(r"[^\w]+", "_", text.strip().rstrip(":=").strip()).strip("_").lower()
+
+
+def _printed_metrics(node: ast.stmt, is_metric) -> list[tuple[str, ast.expr]]:
+    """``print("MAE:", mean_absolute_error(y, p))`` and ``print(f"R2 {r2_score(y, p):.3f}")``:
+    each metric call with the label printed before it (else the function's name)."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "print"):
+        return []
+    found, label = [], ""
+    parts: list[ast.expr] = []
+    for arg in node.value.args:
+        parts += arg.values if isinstance(arg, ast.JoinedStr) else [arg]
+    for part in parts:
+        value = part.value if isinstance(part, ast.FormattedValue) else part
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            label = _label(value.value) or label
+        elif isinstance(value, ast.Call) and is_metric(value):
+            name = label or _label(getattr(value.func, "attr", None) or value.func.id)
+            found.append((name, value))
+            label = ""
+    return found
+
+
+def logged_metrics(code: str, first: bool, is_metric=None) -> tuple[str, list[str]]:
+    """An evaluation cell's ``log_metric("r2", value)`` calls (and, with ``is_metric``, the
+    metric calls it prints) as a ``logged_metrics`` dict that the package's ``evaluate()``
+    returns (in the package the calls would be lost), and the ``'r2': value`` items the
+    recording evaluates in the notebook. ``first``: no earlier cell has created the dict.
+    Line counts are kept, so every line still maps to its cell."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return code, []
-    calls = [(stmt, found) for stmt in tree.body for found in [_logged_metric(stmt)] if found]
     lines = code.split("\n")
     spans, items = [], []
-    for number, (stmt, (key, value)) in enumerate(calls):
+    for stmt in tree.body:
+        logged = _logged_metric(stmt)
+        found = [logged] if logged else (_printed_metrics(stmt, is_metric) if is_metric else [])
+        if not found:
+            continue
         start, end = _span(lines, stmt)
-        value_text = code[slice(*_span(lines, value))]
-        text = (f"{LOGGED} = {{{key!r}: {value_text}}}" if first and number == 0
-                else f"{LOGGED}[{key!r}] = {value_text}")
+        pairs = ", ".join(f"{key!r}: {code[slice(*_span(lines, value))]}" for key, value in found)
+        text = (f"{LOGGED} = {{{pairs}}}" if first and not items
+                else f"{LOGGED}.update({{{pairs}}})")
+        text += "\n" * (stmt.end_lineno - stmt.lineno)
         spans.append((start, end, text))
-        items.append(f"{key!r}: {ast.unparse(value)}")
+        items += [f"{key!r}: {ast.unparse(value)}" for key, value in found]
     return _splice(code, spans), items

@@ -124,7 +124,7 @@ def _logged_metrics(nb: Notebook, codes: dict[int, str]) -> Optional[str]:
         return None
     items: list[str] = []
     for cell in cells:
-        codes[cell.index], found = logged_metrics(codes[cell.index], first=not items)
+        codes[cell.index], found = logged_metrics(codes[cell.index], not items, scalar_metric)
         items += found
     return "{" + ", ".join(items) + "}" if items else None
 

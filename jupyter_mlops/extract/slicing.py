@@ -51,6 +51,7 @@ class ScoringPath:
     output: str  # source of the model input expression
     chain: tuple[str, ...]  # names the model input derives from, nearest first
     kwparams: tuple[str, ...]  # notebook parameters the path reads
+    aliases: tuple[str, ...] = ()  # names holding the model input for all rows (split inputs)
 
 
 def _called(func: ast.expr) -> str:
@@ -188,6 +189,7 @@ class _Walk:
         self.raw: dict[str, int] = {}
         self.chain: list[str] = []
         self.touched: list[tuple[int, str]] = []  # (position, role) of every statement taken
+        self.aliases: list[str] = sorted(need)
 
     def require(self, names: set[str]) -> None:
         """Names the statements before must provide (parameters come from training)."""
@@ -248,6 +250,8 @@ class _Walk:
             if source is None:
                 continue
             text = ast.unparse(source)
+            if name in self.aliases and isinstance(source, ast.Name):
+                self.aliases.append(source.id)
             if text != name:
                 lines.append(f"{name} = {text}")
             self.need.discard(name)
@@ -332,6 +336,7 @@ def _walked(program: Program, start: int, output: ast.expr, labels, constants,
             loaded_by: int) -> "_Walk":
     names = {n.id for n in ast.walk(output) if isinstance(n, ast.Name)}
     walk = _Walk(program, set(), labels, constants, loaded_by)
+    walk.aliases = [output.id] if isinstance(output, ast.Name) else []
     walk.require(names)
     for position in range(start - 1, -1, -1):
         piece = program.inline[position]
@@ -358,7 +363,7 @@ def _finished(program: Program, start: int, output: ast.expr, walk: "_Walk") -> 
         raw=raw, raw_position=position, steps=tuple(reversed(walk.steps)),
         trained=tuple(walk.trained), output=ast.unparse(output),
         chain=tuple(walk.chain) + (raw,),
-        kwparams=tuple(sorted(walk.kwparams)),
+        kwparams=tuple(sorted(walk.kwparams)), aliases=tuple(walk.aliases),
     )
 
 

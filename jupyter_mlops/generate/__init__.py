@@ -15,14 +15,14 @@ from .builder import Builder, Module, formatted, plain_module, template
 from .functions import code_reads, common_module, notebook_name
 from .modules import path_texts, role_module
 from .scoring import score_module
-from .support import support_files
+from .support import not_proven, support_files
 from .training import train_module
 
 if TYPE_CHECKING:
     from ..recording import Recording
 
 __all__ = ["Builder", "Module", "formatted", "generate_modules", "import_names",
-           "module_names", "support_files", "template"]
+           "module_names", "not_proven", "support_files", "template"]
 
 MODULE_NAMES = ("common", "data", "featurize", "train", "evaluate", "state", "score", "serve")
 

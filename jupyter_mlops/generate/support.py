@@ -40,6 +40,74 @@ def _environment_files(plan: Plan, package: str, env: Environment) -> dict[str, 
     }
 
 
+def _parts(first: str, *pieces: str, **values: str) -> str:
+    """A test module from its template and the optional pieces that apply to this package."""
+    return "".join(template(f"tests/{name}").substitute(**values) for name in (first, *pieces))
+
+
+def _score_tests(plan: Plan, package: str, recording: Optional["Recording"]) -> str:
+    """test_score.py with the tests that apply to this package's recorded sample."""
+    text = template("tests/test_score.py.tmpl").substitute(package=package)
+    records = recording.records if recording else None
+    if not records:
+        return text
+    assert recording is not None
+    text += template("tests/score_records.py.tmpl").substitute()
+    required = _required(plan, recording)
+    numbers = [c for c in required if _kind(recording.dtypes.get(c, "")) == "number"]
+    if required:
+        text += template("tests/score_missing_column.py.tmpl").substitute(column=repr(required[0]))
+    if numbers:
+        text += template("tests/score_wrong_type.py.tmpl").substitute(column=repr(numbers[0]))
+    if recording.dtypes and set(records[0]) - set(required):
+        text += template("tests/score_lean.py.tmpl").substitute()
+    return text
+
+
+def _required(plan: Plan, recording: "Recording") -> tuple[str, ...]:
+    from ..extract.required import required_columns  # pylint: disable=import-outside-toplevel
+
+    assert plan.path is not None
+    texts = ()
+    if plan.scoring is not None and plan.path.raw in plan.scoring.params:
+        texts = tuple(p.source for p in plan.scoring.pieces)
+    return required_columns(plan.path, plan.program, plan.label_columns,
+                            list(recording.dtypes), texts)
+
+
+def _kind(dtype: str) -> str:
+    return "number" if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")) else ""
+
+
+def _equivalence_tests(package: str, notebook: str, recording: "Recording") -> Optional[str]:
+    pieces = []
+    if recording.records and recording.features is not None:
+        pieces.append("equivalence_features.py.tmpl")
+    if recording.metrics:
+        pieces.append("equivalence_metrics.py.tmpl")
+    if recording.records and recording.predictions is not None:
+        pieces.append("equivalence_predictions.py.tmpl")
+    if not pieces:
+        return None
+    return _parts("test_equivalence.py.tmpl", *pieces, package=package, notebook=notebook)
+
+
+def not_proven(plan: Plan, recording: Optional["Recording"]) -> tuple[str, ...]:
+    """What the generated tests cannot show to behave like the notebook, and why."""
+    if plan.model is None or not plan.segments:
+        return ()
+    if recording is None:
+        return ("equivalence with the notebook: --no-execute recorded no sample",)
+    gaps = [f"equivalence with the notebook: {note}" for note in recording.notes]
+    if recording.records and recording.features is None and not gaps:
+        gaps.append("features: the model's input was not recorded")
+    evaluates = any(s.role == "evaluation" for s in plan.segments)
+    if evaluates and not recording.metrics:
+        gaps.append("metrics: none found in the evaluation cells (assign them, e.g. `acc = "
+                    "accuracy_score(...)`, print them, or log_metric them)")
+    return tuple(gaps)
+
+
 def _test_files(plan: Plan, package: str, modules: list[Module],
                 recording: Optional["Recording"]) -> dict[str, str]:
     name = notebook_name(plan)
@@ -50,15 +118,15 @@ def _test_files(plan: Plan, package: str, modules: list[Module],
         "tests/test_import.py": template("tests/test_import.py.tmpl").substitute(
             package=package, modules=repr(module_names)),
     }
-    if plan.model is None or not plan.segments:
+    if plan.model is None or not plan.segments or plan.path is None:
         return files
-    files["tests/test_score.py"] = template("tests/test_score.py.tmpl").substitute(
-        package=package)
-    files["tests/test_serve.py"] = template("tests/test_serve.py.tmpl").substitute(
-        package=package)
+    files["tests/test_score.py"] = _score_tests(plan, package, recording)
+    serve = ("serve_records.py.tmpl",) if recording and recording.records else ()
+    files["tests/test_serve.py"] = _parts("test_serve.py.tmpl", *serve, package=package)
     if recording is not None:
-        files["tests/test_equivalence.py"] = template(
-            "tests/test_equivalence.py.tmpl").substitute(package=package, notebook=name)
+        equivalence = _equivalence_tests(package, name, recording)
+        if equivalence is not None:
+            files["tests/test_equivalence.py"] = equivalence
         files["tests/fixtures/recording.json"] = recording.fixture_text()
     return files
 
