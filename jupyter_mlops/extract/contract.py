@@ -41,7 +41,7 @@ def _fitted_name(piece: Piece, call: ast.Call) -> Optional[str]:
     if (isinstance(node, ast.Assign) and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name) and node.value is call):
         return node.targets[0].id
-    return base_name(receiver)
+    return None  # `scores[c] = Estimator().fit(...)`: no name holds that model
 
 
 def fit_calls(program: Program, method: str = "fit") -> Iterator[tuple[int, str, ast.Call]]:
@@ -73,14 +73,18 @@ def find_fit(program: Program) -> Optional[Fit]:
     """The model's last fit: of the name evaluation or scoring predicts with, else the last fit
     in a training cell."""
     fits = list(fit_calls(program))
-    if not fits:
-        return None
     fitted = {name for _, name, _ in fits}
     training = [f for f in fits if program.inline[f[0]].role == "training"]
-    model = next((n for n in _predicted_names(program) if n in fitted), None)
-    if model is None and not training:
+    predicted = _predicted_names(program)
+    model = next((n for n in predicted if n in fitted), None)
+    if model is not None:
+        chosen = [f for f in fits if f[1] == model][-1]
+    elif predicted and _selected_fit(program, predicted[0]):
+        chosen = _selected_fit(program, predicted[0])
+    elif training:
+        chosen = training[-1]
+    else:
         return None
-    chosen = [f for f in fits if f[1] == model][-1] if model else training[-1]
     position, name, call = chosen
     keywords = {k.arg: k.value for k in call.keywords}
     x = call.args[0] if call.args else keywords.get("X")
@@ -88,6 +92,23 @@ def find_fit(program: Program) -> Optional[Fit]:
     if x is None:
         return None
     return Fit(position, name, x, y)
+
+
+def _selected_fit(program: Program, model: str) -> Optional[tuple[int, str, ast.Call]]:
+    """``model = candidates[best]`` after ``candidates[c] = Estimator(c).fit(X, y)``: the
+    last fit before ``model`` is last assigned, with ``model`` as its name."""
+    last = None
+    for position, piece in enumerate(program.inline):
+        if piece.role != "scoring" and model in piece.statement.writes:
+            last = position
+    if last is None:
+        return None
+    for position in range(last, -1, -1):
+        for node in ast.walk(program.inline[position].statement.node):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "fit" and node.args):
+                return position, model, node
+    return None
 
 
 def find_prediction(program: Program, fit: Fit) -> Prediction:

@@ -39,12 +39,16 @@ def is_metric_value(value: ast.expr) -> bool:
     return (isinstance(value, ast.Call) and _called(value.func) == "dict") or scalar_metric(value)
 
 
-def _assignment(node: ast.stmt) -> Optional[tuple[str, ast.expr]]:
+def _assignments(node: ast.stmt) -> list[tuple[str, ast.expr]]:
+    """``(name, value)`` of ``a = v``, ``a: float = v`` and ``a, b = v, w``."""
     target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
     value = getattr(node, "value", None)
     if isinstance(target, ast.Name) and value is not None:
-        return target.id, value
-    return None
+        return [(target.id, value)]
+    if (isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
+            and len(target.elts) == len(value.elts)):
+        return [(t.id, v) for t, v in zip(target.elts, value.elts) if isinstance(t, ast.Name)]
+    return []
 
 
 def metrics_of(nodes: Sequence[ast.stmt]) -> tuple[Optional[str], tuple[str, ...]]:
@@ -55,15 +59,21 @@ def metrics_of(nodes: Sequence[ast.stmt]) -> tuple[Optional[str], tuple[str, ...
     """
     dicts, scalars = [], []
     for node in nodes:
-        found = _assignment(node)
-        if found is None:
-            continue
-        name, value = found
-        if isinstance(value, (ast.Dict, ast.DictComp)) or (
-                isinstance(value, ast.Call) and _called(value.func) == "dict"):
-            dicts.append(name)
-        elif scalar_metric(value, set(scalars)):
-            scalars.append(name)
+        for name, value in _assignments(node):
+            _sort_metric(name, value, dicts, scalars)
+    return _chosen(dicts, scalars)
+
+
+def _sort_metric(name: str, value: ast.expr, dicts: list[str], scalars: list[str]) -> None:
+    """Add ``name`` to the dicts or the scalar scores it is one of."""
+    if isinstance(value, (ast.Dict, ast.DictComp)) or (
+            isinstance(value, ast.Call) and _called(value.func) == "dict"):
+        dicts.append(name)
+    elif scalar_metric(value, set(scalars)):
+        scalars.append(name)
+
+
+def _chosen(dicts: list[str], scalars: list[str]) -> tuple[Optional[str], tuple[str, ...]]:
     preferred = [d for d in dicts if re.search("metric|score|result", d)]
     if preferred or dicts:
         name = (preferred or dicts)[-1]

@@ -180,7 +180,8 @@ def _drop_display_inputs(nb: Notebook, codes, kept, dropped: list) -> None:
                     or not stmt.writes <= dropped_reads
                     or not all(isinstance(t, ast.Name) for t in node.targets)):
                 continue
-            if cell.role == "evaluation" and is_metric_value(node.value):
+            if cell.role == "evaluation" and (is_metric_value(node.value) or any(
+                    is_metric_value(v) for v in getattr(node.value, "elts", ()))):
                 continue
             # read by a kept statement other than this one (`x = x + 1` reads itself)
             if not any(readers[n] - (n in stmt.reads) for n in stmt.writes):

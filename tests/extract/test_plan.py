@@ -16,18 +16,33 @@ def plan_of(notebook, cells):
     return plan_package(read_notebook(notebook(cells)))
 
 
+def segment(plan, role, number=0):
+    """The role's ``number``-th function of the training program."""
+    return [s for s in plan.segments if s.role == role][number]
+
+
+def warnings_of(plan):
+    return [str(w) for w in plan.warnings]
+
+
+def path_texts(plan):
+    return [step.text for step in plan.path.steps]
+
+
 def test_messy_notebook_plan(notebook):
     plan = plan_of(notebook, MESSY)
-    f = plan.functions
-    assert f["data"].returns == ("df",)
-    assert (f["featurization"].params, f["featurization"].returns) == (("df",), ("X", "y"))
-    assert f["training"].params == ("X", "y")
-    assert f["training"].kwparams == ("test_size", "C")
-    assert set(f["training"].returns) == {"model", "X_test", "y_test"}
-    assert (plan.model, plan.features, plan.raw_input) == ("model", "X", "df")
+    assert segment(plan, "data").returns == ("df",)
+    featurize = segment(plan, "featurization")
+    assert (featurize.params, featurize.returns) == (("df",), ("X", "y"))
+    training = segment(plan, "training")
+    assert training.params == ("X", "y")
+    assert training.kwparams == ("test_size", "C")
+    assert set(training.returns) == {"model", "X_test", "y_test"}
+    assert (plan.model, plan.path.raw, plan.path.output) == ("model", "df", "X_train")
+    assert path_texts(plan)[-1] == "X_train = X"  # the split is every record at scoring
     assert plan.label_columns == ("target",)
     assert plan.metrics_expr == "metrics"
-    dropped = {p.source for p in plan.dropped}
+    dropped = {p.source for p in plan.program.dropped}
     assert {"df.head()", "X.shape", "metrics"} <= dropped
 
 
@@ -50,7 +65,7 @@ def test_in_place_change_in_a_skipped_cell_is_caught(notebook):
 
 def test_exploration_that_only_reads_is_fine(notebook):
     cells = [SETUP, DATA, "df.head()\ndf['a'].hist()", ("featurization", "X = df[['a']]")]
-    assert plan_of(notebook, cells).functions["featurization"].params == ("df",)
+    assert segment(plan_of(notebook, cells), "featurization").params == ("df",)
 
 
 def test_reading_a_name_nothing_defines(notebook):
@@ -59,11 +74,17 @@ def test_reading_a_name_nothing_defines(notebook):
     assert info.value.cell.number == 3
 
 
-def test_a_stage_reading_from_a_later_stage(notebook):
-    cells = [SETUP, DATA, ("training", "model = LinearRegression().fit(df[['a']], df['y'])"),
-             ("featurization", "df['p'] = model.predict(df[['a']])")]
-    with pytest.raises(DataflowError, match="featurization runs before training"):
-        plan_of(notebook, cells)
+def test_roles_interleave_in_notebook_order(notebook):
+    # the label and the model's input made in a cell tagged training, featurization after it
+    cells = [SETUP, DATA, ("training", "y = df['y']\nX = df.drop(columns=['y'])"),
+             ("featurization", "X['a2'] = X['a'] ** 2"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    plan = plan_of(notebook, cells)
+    assert [(s.role, s.name) for s in plan.segments] == [
+        ("data", "load_data"), ("training", "train"), ("featurization", "featurize"),
+        ("training", "train_2")]
+    assert path_texts(plan) == ["X = df.drop(columns=['y'], errors=\"ignore\")",
+                                "X['a2'] = X['a'] ** 2"]
 
 
 def test_no_tagged_cells(notebook):
@@ -87,8 +108,8 @@ def test_df_mutated_across_stages_flows_through_returns(notebook):
     cells = [SETUP, DATA, ("featurization", "df['a2'] = df['a'] ** 2"),
              ("training", "model = LinearRegression()\nmodel.fit(df[['a', 'a2']], df['y'])")]
     plan = plan_of(notebook, cells)
-    assert plan.functions["featurization"].returns == ("df",)
-    assert plan.functions["training"].params == ("df",)
+    assert segment(plan, "featurization").returns == ("df",)
+    assert segment(plan, "training").params == ("df",)
     assert plan.model == "model"
 
 
@@ -98,9 +119,9 @@ def test_existing_featurize_function_is_kept(notebook):
                                "X = featurize(df)\ny = df['y']"),
              ("training", "model = LinearRegression().fit(X, y)")]
     plan = plan_of(notebook, cells)
-    assert plan.functions["featurization"].name == "featurize_step"
-    assert plan.definer_module["featurize"] == "featurize"
-    assert plan.features == "X"
+    assert segment(plan, "featurization").name == "featurize_step"
+    assert plan.program.definer_module["featurize"] == "common"
+    assert plan.path.output == "X"
 
 
 def test_scoring_cell_must_use_model_and_features(notebook):
@@ -108,12 +129,14 @@ def test_scoring_cell_must_use_model_and_features(notebook):
              ("training", "model = LinearRegression().fit(X, y)"),
              ("scoring", "out = model.predict(X) * 2")]
     plan = plan_of(notebook, cells)
-    assert plan.functions["scoring"].params == ("model", "X")
-    assert plan.functions["scoring"].returns == ("out",)
+    assert plan.scoring.params == ("model", "X")
+    assert plan.scoring.returns == ("out",)
     cells[-1] = ("scoring", "out = model.predict(df[['a']])")
-    plan_of(notebook, cells)  # raw input is fine
+    assert plan_of(notebook, cells).path.raw == "df"  # the raw records are fine
     cells.insert(4, ("training", "holdout = X.tail(1)"))
     cells[-1] = ("scoring", "out = model.predict(holdout)")
+    assert path_texts(plan_of(notebook, cells))[-1] == "holdout = X"  # every record
+    cells[-1] = ("scoring", "out = model.predict(holdout) + len(y)")
     with pytest.raises(DataflowError, match="at scoring time"):
         plan_of(notebook, cells)
 
@@ -132,7 +155,7 @@ def test_setup_side_effects_are_not_exported(notebook):
     cells = [("setup", "import warnings\nwarnings.filterwarnings('ignore')\nimport pandas as pd"),
              DATA, ("featurization", "X = df[['a']]")]
     plan = plan_of(notebook, cells)
-    assert any("filterwarnings" in w and "side effect" in w for w in plan.warnings)
+    assert any("filterwarnings" in w and "side effect" in w for w in warnings_of(plan))
 
 
 def test_setup_constant_shadowed_in_a_role_is_refused(notebook):
@@ -148,7 +171,7 @@ def test_model_fit_on_an_expression_is_scored_with_the_same_expression(notebook)
              DATA, ("featurization", "df['a2'] = df['a'] ** 2"),
              ("training", "model = LinearRegression()\nmodel.fit(df[COLS], df['y'])")]
     plan = plan_of(notebook, cells)
-    assert (plan.features, plan.features_expr) == ("df", "df[COLS]")
+    assert (plan.path.raw, plan.path.output) == ("df", "df[COLS]")
     assert plan.label_columns == ("y",)
 
 
@@ -160,15 +183,16 @@ def test_run_recording_calls_stay_in_the_notebook(notebook):
                             "r2 = r2_score(y, model.predict(X))\nlog_metric('r2', r2)")]
     plan = plan_of(notebook, cells)
     assert plan.metrics_expr == '{"r2": r2}'
-    assert any("log_metric('r2', r2)" == p.source for p in plan.dropped)
+    assert any("log_metric('r2', r2)" == p.source for p in plan.program.dropped)
 
 
-def test_split_inside_featurization_is_refused(notebook):
-    cells = [("setup", "import pandas as pd\nfrom sklearn.model_selection import train_test_split"),
-             DATA, ("featurization", "X_train, X_test = train_test_split(df)")]
-    with pytest.raises(DataflowError, match="Move the split") as info:
-        plan_of(notebook, cells)
-    assert info.value.cell.number == 3
+def test_a_split_in_featurization_is_every_record_at_scoring(notebook):
+    cells = [("setup", SETUP[1] + "\nfrom sklearn.model_selection import train_test_split"),
+             DATA, ("featurization", "train, test = train_test_split(df, random_state=0)"),
+             ("training", "model = LinearRegression().fit(train[['a']], train['y'])")]
+    plan = plan_of(notebook, cells)
+    assert path_texts(plan) == ["train = df"]
+    assert plan.path.output == "train[['a']]"
 
 
 def test_data_loading_in_setup_is_refused(notebook):
@@ -182,8 +206,8 @@ def test_seed_calls_in_setup_are_kept_for_training(notebook):
                        "from sklearn.linear_model import LinearRegression\nnp.random.seed(3)"),
              DATA, ("training", "model = LinearRegression().fit(df[['a']], df['y'])")]
     plan = plan_of(notebook, cells)
-    assert [p.source for p in plan.seeds] == ["np.random.seed(3)"]
-    assert not plan.warnings or all("seed" not in w for w in plan.warnings)
+    assert [p.source for p in plan.program.seeds] == ["np.random.seed(3)"]
+    assert all("seed" not in w for w in warnings_of(plan))
 
 
 def test_parameters_read_by_setup_are_module_constants(notebook):
@@ -191,7 +215,7 @@ def test_parameters_read_by_setup_are_module_constants(notebook):
              ("setup", "import pandas as pd\nCUTOFF = threshold * 2"), DATA,
              ("featurization", "X = df[df['a'] > CUTOFF]")]
     plan = plan_of(notebook, cells)
-    assert [p.source for p in plan.module_defs["common"]][:2] == ["threshold = 0.5",
+    assert [p.source for p in plan.program.module_defs["common"]][:2] == ["threshold = 0.5",
                                                                   "CUTOFF = threshold * 2"]
 
 
@@ -215,27 +239,27 @@ WINE_DATA = ("data", "df = load_wine(as_frame=True).frame")
 WINE_FEATURES = ("featurization", "X = df.drop(columns='target')\ny = df['target']")
 
 
-def test_a_transform_fitted_in_training_is_refused_with_the_pipeline_fix(notebook):
-    # score.py would run featurization then predict, silently skipping the scaler
+def test_a_transform_fitted_on_the_split_is_trained_state(notebook):
+    # scoring transforms with the scaler training fit; it never fits again
     cells = [WINE, WINE_DATA, WINE_FEATURES,
              ("training", "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
                           "scaler = StandardScaler()\nX_train_s = scaler.fit_transform(X_train)\n"
                           "model = LogisticRegression(max_iter=1000)\n"
                           "model.fit(X_train_s, y_train)")]
-    with pytest.raises(DataflowError) as info:
-        plan_of(notebook, cells)
-    assert (info.value.cell.number, info.value.line) == (4, 3)
-    assert "scaler.fit_transform(X_train)" in str(info.value) and "Pipeline" in str(info.value)
+    plan = plan_of(notebook, cells)
+    assert plan.trained == ("scaler",)
+    assert path_texts(plan)[-2:] == ["X_train = X", "X_train_s = scaler.transform(X_train)"]
+    assert "scaler" in segment(plan, "training").returns
 
 
-def test_featurization_reading_two_data_names_is_refused(notebook):
-    cells = [WINE, ("data", "wine = load_wine(as_frame=True)\ndf = wine.frame"),
-             ("featurization", "df['name'] = df['target'].map(dict(enumerate(wine.target_names)))"
-                               "\nX = df[['alcohol']]\ny = df['name']"),
+def test_a_model_input_from_two_loaded_tables_is_refused(notebook):
+    cells = [WINE, ("data", "df = load_wine(as_frame=True).frame\n"
+                            "extra = load_wine(as_frame=True).frame[['ash']]"),
+             ("featurization", "X = pd.concat([df[['alcohol']], extra], axis=1)\ny = df['target']"),
              ("training", "model = LogisticRegression().fit(X, y)")]
-    with pytest.raises(DataflowError, match="`df`, `wine`.*one table") as info:
+    with pytest.raises(DataflowError, match="2 tables loaded separately: `df`.*`extra`") as info:
         plan_of(notebook, cells)
-    assert info.value.cell.number == 3
+    assert info.value.cell.number == 2
 
 
 def test_batch_dependent_featurization_is_frozen_or_warns_with_cell_and_line(notebook):
@@ -246,13 +270,13 @@ def test_batch_dependent_featurization_is_frozen_or_warns_with_cell_and_line(not
                                "y = df['target']"),
              ("training", "model = LogisticRegression().fit(X, y)")]
     plan = plan_of(notebook, cells)
-    batch = [w for w in plan.warnings if "depends on the whole batch" in w]
+    batch = [w for w in warnings_of(plan) if "depends on the whole batch" in w]
     # the median is computed at training and reused; drop_first cannot be repaired
     assert [w.split(":")[0] for w in batch] == ["cell 3 (id c3) line 3"]
-    assert [(c.kind, c.key) for c in plan.frozen] == [("statistic", "cell 3 line 1 col 38")]
-    first = plan.functions["featurization"].pieces[0].source
-    assert first == ("df['alcohol'] = df['alcohol'].fillna("
-                     "fitted(\"cell 3 line 1 col 38\", df['alcohol'], \"median\"))")
+    assert plan.saves_statistics
+    first = segment(plan, "featurization").pieces[0].source
+    assert first == "df['alcohol'] = df['alcohol'].fillna(state.median('alcohol', df['alcohol']))"
+    assert path_texts(plan)[0] == first  # training and scoring run the same statement
 
 
 def test_annotated_metrics_and_plot_only_values(notebook):
@@ -266,7 +290,7 @@ def test_annotated_metrics_and_plot_only_values(notebook):
     assert plan.metrics_expr == "metrics"
     # cm only fed the dropped plot: it goes too, instead of an unused variable
     assert {"cm = confusion_matrix(y_test, pred)", "plt.imshow(cm)"} <= {
-        p.source for p in plan.dropped}
+        p.source for p in plan.program.dropped}
 
 
 def test_data_as_a_frame_without_a_pandas_import_scores_a_frame(notebook):
@@ -279,7 +303,7 @@ def test_data_as_a_frame_without_a_pandas_import_scores_a_frame(notebook):
 
 
 def test_a_list_parameter_is_not_a_shared_function_default(notebook):
-    from jupyter_mlops.package.files import generate_modules  # pylint: disable=import-outside-toplevel
+    from jupyter_mlops.generate import generate_modules  # pylint: disable=import-outside-toplevel
 
     cells = [WINE, ("parameters", "Cs = [0.1, 1.0]"), WINE_DATA, WINE_FEATURES,
              ("training", "scores = {c: LogisticRegression(C=c).fit(X, y).score(X, y) for c in Cs}"
@@ -305,7 +329,7 @@ def test_settings_ending_a_setup_cell_are_kept_not_taken_for_display(notebook):
                        "warnings.filterwarnings('ignore')"), DATA,
              ("featurization", "X = df[['a']]\ny = df['y']"),
              ("training", "model = LinearRegression().fit(X, y)")]
-    dropped = {p.source for p in plan_of(notebook, cells).dropped}
+    dropped = {p.source for p in plan_of(notebook, cells).program.dropped}
     assert "warnings.filterwarnings('ignore')" not in dropped
     assert "pd.set_option('display.max_columns', 50)" not in dropped
 
@@ -321,11 +345,11 @@ def test_get_dummies_is_aligned_at_scoring_unless_drop_first(notebook):
 
     aligned = plan("")
     assert aligned.one_hot
-    assert not [w for w in aligned.warnings if "get_dummies" in w]
+    assert not [w for w in warnings_of(aligned) if "get_dummies" in w]
     # drop_first drops the batch's first category: one record would lose its own
     dropping = plan(", drop_first=True")
     assert not dropping.one_hot
-    assert [w for w in dropping.warnings if "get_dummies" in w]
+    assert [w for w in warnings_of(dropping) if "get_dummies" in w]
 
 
 def test_saving_and_reloading_the_model_is_left_to_the_package(notebook):
@@ -336,11 +360,11 @@ def test_saving_and_reloading_the_model_is_left_to_the_package(notebook):
                           "with open('model.pkl', 'wb') as f:\n    pickle.dump(model, f)"),
              ("scoring", "model = load('model.joblib')\npreds = model.predict(X)")]
     plan = plan_of(notebook, cells)
-    training, scoring = plan.functions["training"], plan.functions["scoring"]
+    training, scoring = segment(plan, "training"), plan.scoring
     assert [p.source for p in training.pieces] == ["model = LinearRegression().fit(X, y)"]
     assert [p.source for p in scoring.pieces] == ["preds = model.predict(X)"]
     assert scoring.params == ("model", "X")
-    left_out = [w for w in plan.warnings if "is left out" in w]
+    left_out = [w for w in warnings_of(plan) if "is left out" in w]
     assert len(left_out) == 3 and "cell 4 (id c4) line 2: `joblib.dump" in left_out[0]
     assert "init() loads the trained model" in left_out[2]
 
@@ -351,8 +375,8 @@ def test_loading_a_model_the_notebook_did_not_train_is_kept(notebook):
              ("featurization", "X = df[['a']]"),
              ("scoring", "model = joblib.load('model.joblib')\npreds = model.predict(X)")]
     plan = plan_of(notebook, cells)
-    assert len(plan.functions["scoring"].pieces) == 2
-    assert not any("is left out" in w for w in plan.warnings)
+    assert plan.model is None and plan.path is None
+    assert not any("is left out" in w for w in warnings_of(plan))
 
 
 @pytest.mark.parametrize("argument", ["X.head(3)", "X[:10]", "X.iloc[5:]", "X.sample(4)",
@@ -371,7 +395,7 @@ def test_scoring_all_records_on_some_columns_is_fine(notebook, argument):
     cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
              ("training", "model = LinearRegression().fit(X, y)"),
              ("scoring", f"preds = model.predict({argument})")]
-    assert plan_of(notebook, cells).functions["scoring"].returns == ("preds",)
+    assert plan_of(notebook, cells).scoring.returns == ("preds",)
 
 
 @pytest.mark.parametrize("label", ["y = df.y", "y = df.pop('y')", "X, y = df[['a']], df.y"])
@@ -412,12 +436,10 @@ def test_statistics_inside_a_notebook_helper_are_flagged(notebook):
                                "df['row'] = df[['ash', 'alcohol']].mean(1)"),
              ("training", "model = LogisticRegression().fit(X, y)")]
     plan = plan_of(notebook, cells)
-    flagged = [w for w in plan.warnings if "whole" in w]
-    assert flagged[0].startswith("cell 4 (id c4) line 3: `df.groupby('target')['ash']"
-                                 ".transform('mean')` in featurization depends on the whole")
-    assert flagged[1].startswith("cell 4 (id c4) line 1: `standardize` (cell 2) computes "
-                                 "`frame[c].std()`")
-    assert len(flagged) == 2 and not plan.frozen  # the row-wise mean(1) is not a statistic
+    flagged = [w for w in warnings_of(plan) if "whole" in w]
+    assert flagged[0].startswith("cell 4 (id c4) line 1: `standardize` (cell 2 (id c2)) "
+                                 "computes `frame[c].mean()`")
+    assert len(flagged) == 1 and not plan.saves_statistics  # the row-wise mean(1) is not one
 
 
 def test_splitting_text_in_featurization_is_not_a_data_split(notebook):
@@ -427,7 +449,7 @@ def test_splitting_text_in_featurization_is_not_a_data_split(notebook):
                                "df['n'] = df['email'].apply(lambda e: len(e.split('@')))\n"
                                "X = df[['a', 'n']]\ny = df['y']"),
              ("training", "model = LinearRegression().fit(X, y)")]
-    assert plan_of(notebook, cells).functions["featurization"].returns == ("X", "y")
+    assert segment(plan_of(notebook, cells), "featurization").returns == ("X", "y")
 
 
 def test_label_of_a_frame_made_from_the_records_is_not_required(notebook):
@@ -448,9 +470,9 @@ def test_metrics_only_logged_with_log_metric_are_what_evaluate_returns(notebook)
     plan = plan_of(notebook, cells)
     assert plan.metrics_expr == "logged_metrics"
     assert plan.recorded_metrics_expr == "{'r2': float(r2_score(y, model.predict(X))), 'n': len(X)}"
-    sources = [p.source for p in plan.functions["evaluation"].pieces]
+    sources = [p.source for s in plan.segments if s.role == "evaluation" for p in s.pieces]
     assert sources[-3:] == ["logged_metrics = {'r2': float(r2_score(y, model.predict(X)))}",
-                            "print('done')", "logged_metrics['n'] = len(X)"]
+                            "print('done')", "logged_metrics.update({'n': len(X)})"]
 
 
 def test_log_metric_beside_a_metrics_dict_stays_job_only(notebook):
@@ -459,4 +481,50 @@ def test_log_metric_beside_a_metrics_dict_stays_job_only(notebook):
              ("evaluation", "from jupyter_mlops import log_metric\n"
                             "metrics = {'r2': model.score(X, y)}\nlog_metric('r2', metrics['r2'])")]
     plan = plan_of(notebook, cells)
-    assert (plan.metrics_expr, plan.recorded_metrics_expr) == ("metrics", None)
+    assert (plan.metrics_expr, plan.recorded_metrics_expr) == ("metrics", "metrics")
+
+
+def test_printed_metric_calls_are_the_metrics(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("evaluation", "from sklearn.metrics import mean_absolute_error, r2_score\n"
+                            "print('MAE:', mean_absolute_error(y, model.predict(X)))\n"
+                            "print(f'R2 {r2_score(y, model.predict(X)):.3f}')")]
+    plan = plan_of(notebook, cells)
+    assert plan.metrics_expr == "logged_metrics"
+    assert plan.recorded_metrics_expr == ("{'mae': mean_absolute_error(y, model.predict(X)), "
+                                          "'r2': r2_score(y, model.predict(X))}")
+
+
+def test_a_statistic_learned_on_the_training_frame_is_trained_state(notebook):
+    cells = [SETUP, ("data", "train = pd.DataFrame({'a': [1.0, None, 3.0], 'y': [1.0, 2.0, 3.0]})"
+                             "\ntest = pd.DataFrame({'a': [None, 2.0], 'y': [1.0, 2.0]})"),
+             ("featurization", "a_mean = train['a'].mean()\n"
+                               "for frame in [train, test]:\n"
+                               "    frame['a'] = frame['a'].fillna(a_mean)"),
+             ("training", "model = LinearRegression().fit(train[['a']], train['y'])")]
+    plan = plan_of(notebook, cells)
+    assert plan.trained == ("a_mean",) and plan.path.raw == "train"
+    assert path_texts(plan) == ["for frame in [train]:\n    frame['a'] = frame['a'].fillna(a_mean)"]
+
+
+def test_a_row_filter_tagged_data_after_featurization_is_training_only(notebook):
+    cells = [SETUP, DATA, ("featurization", "df['a2'] = df['a'] * 2"),
+             ("data", "df = df[df['a2'] < 7]"),
+             ("training", "model = LinearRegression().fit(df[['a', 'a2']], df['y'])")]
+    plan = plan_of(notebook, cells)
+    assert path_texts(plan) == ["df['a2'] = df['a'] * 2"]
+    assert [s.role for s in plan.segments] == ["data", "featurization", "data", "training"]
+    assert [s.name for s in plan.segments][2] == "clean_data"
+
+
+def test_evaluation_reading_the_scoring_cell_runs_it_in_training(notebook):
+    cells = [SETUP, DATA, ("featurization", "X = df[['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)"),
+             ("scoring", "preds = model.predict(X)"),
+             ("evaluation", "from sklearn.metrics import r2_score\nr2 = r2_score(y, preds)")]
+    plan = plan_of(notebook, cells)
+    held_out = segment(plan, "scoring")
+    assert (held_out.name, held_out.module, held_out.returns) == (
+        "predict_held_out", "evaluate", ("preds",))
+    assert plan.scoring.name == "predict"
