@@ -83,11 +83,22 @@ export interface IProductionizeResult {
     cases: ITestCase[];
   } | null;
   environment: string;
-  warnings: string[];
+  warnings: IWarning[];
   left_out: string[];
+  /** What the generated tests do not show to behave like the notebook, and why. */
+  not_proven: string[];
+  proven: boolean;
   cached: boolean;
   recorded: boolean;
   ok: boolean;
+}
+
+/** A productionize warning, with the cell (and line) it is about when there is one. */
+export interface IWarning {
+  text: string;
+  message: string;
+  cell: { number: number; id: string } | null;
+  line: number | null;
 }
 
 /** `GET tasks/{id}`. */

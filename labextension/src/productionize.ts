@@ -27,6 +27,7 @@ import {
   IErrorBody,
   ILintFinding,
   IProductionizeResult,
+  IWarning,
   ITask,
   errorBody,
   postJSON,
@@ -163,8 +164,9 @@ export class ProductionizeView extends Widget {
     log.remove();
     details.appendChild(log);
     this.node.appendChild(details);
+    this.showNotProven(result);
     for (const warning of result.warnings) {
-      this.node.appendChild(el('div', 'jp-mlops-warning', warning));
+      this.node.appendChild(this.warningRow(warning));
     }
     this.showFiles(result);
     this.showLint(result);
@@ -175,6 +177,42 @@ export class ProductionizeView extends Widget {
       'jp-mlops-environment'
     );
     env.appendChild(el('pre', 'jp-mlops-env', result.environment));
+  }
+
+  /** Equivalence the generated tests could not check: never hidden in a skipped test. */
+  private showNotProven(result: IProductionizeResult): void {
+    if (!result.not_proven || result.not_proven.length === 0) {
+      return;
+    }
+    const box = section(
+      this.node,
+      this.trans.__('Not proven (%1)', result.not_proven.length),
+      'jp-mlops-notProven'
+    );
+    for (const item of result.not_proven) {
+      box.appendChild(
+        el('div', 'jp-mlops-warning', this.trans.__('not proven: %1', item))
+      );
+    }
+  }
+
+  /** A warning, linked to its cell when it names one. */
+  private warningRow(warning: IWarning): HTMLElement {
+    const row = el('div', 'jp-mlops-warning');
+    const cell = warning.cell;
+    if (cell === null) {
+      row.textContent = warning.text;
+      return row;
+    }
+    row.appendChild(
+      linkButton(
+        this.trans.__('cell %1', cell.number),
+        () => this.actions.goToCell(cell.id, cell.number, warning.line),
+        'jp-mlops-cellLink'
+      )
+    );
+    row.appendChild(el('span', '', ': ' + warning.message));
+    return row;
   }
 
   private showFiles(result: IProductionizeResult): void {

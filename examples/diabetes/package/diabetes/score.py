@@ -12,12 +12,12 @@ import pickle
 
 import pandas as pd
 
-from .featurize import featurize
+from .featurize import model_input
 
 MODEL_FILE = "model.pkl"
 # Notebook parameters training ran with (train.py writes them beside the model).
 PARAMETERS_FILE = "parameters.json"
-# Columns (and pandas dtypes) of the records the notebook trained on; empty if not recorded.
+# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
 INPUT_COLUMNS = {
     "age": "float64",
     "sex": "float64",
@@ -31,10 +31,21 @@ INPUT_COLUMNS = {
     "glucose": "float64",
     "progression": "float64",
 }
-# Label columns: scoring does not need them; a value the label took in training stands in
-# for it so that featurization runs unchanged.
+# The columns the scoring path reads: each record must carry these; others are ignored.
+REQUIRED_COLUMNS = (
+    "age",
+    "sex",
+    "bmi",
+    "bp",
+    "total_chol",
+    "ldl",
+    "hdl",
+    "chol_hdl",
+    "log_triglycerides",
+    "glucose",
+)
+# The label's columns: new records do not carry them and scoring never reads them.
 LABEL_COLUMNS = ("progression",)
-LABEL_PLACEHOLDERS = {"progression": 151.0}
 _STATE = {}
 
 
@@ -87,7 +98,7 @@ def _check_value(number: int, column: str, value) -> None:
 
 
 def parse_records(raw_data) -> list:
-    """Decode a JSON string of records and check them against the training columns."""
+    """Decode a JSON string of records and check the columns scoring reads."""
     try:
         records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -99,27 +110,24 @@ def parse_records(raw_data) -> list:
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise InputError(f"record {number} is not an object of column: value")
-        missing = [c for c in INPUT_COLUMNS if c not in record and c not in LABEL_COLUMNS]
+        missing = [c for c in REQUIRED_COLUMNS if c not in record]
         if missing:
             raise InputError(f"record {number} is missing column(s): {', '.join(missing)}")
-        for column in INPUT_COLUMNS:
-            if column not in LABEL_COLUMNS:
+        for column in REQUIRED_COLUMNS:
+            if column in INPUT_COLUMNS:
                 _check_value(number, column, record.get(column))
     return records
 
 
 def to_frame(records: list):
-    """Records as the DataFrame featurization expects, with the training dtypes."""
+    """Records as the DataFrame the scoring path expects, with the training dtypes."""
     frame = pd.DataFrame.from_records(records)
-    for column in LABEL_COLUMNS:
-        if column not in frame:
-            frame[column] = LABEL_PLACEHOLDERS.get(column, 0)
     known = [c for c in INPUT_COLUMNS if c in frame]
     frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]
     for column, dtype in INPUT_COLUMNS.items():
         if column in frame and dtype.startswith("datetime64"):
-            # JSON carries dates as strings; featurization expects what read_csv's
-            # parse_dates (or pd.to_datetime) gave the notebook
+            # JSON carries dates as strings; the notebook had what read_csv's
+            # parse_dates (or pd.to_datetime) gave it
             frame[column] = pd.to_datetime(frame[column])
         elif column in frame and _kind(dtype) in ("number", "bool"):
             try:
@@ -129,11 +137,12 @@ def to_frame(records: list):
     return frame
 
 
-def features_from_records(records: list):
-    """Featurize checked records exactly as training did."""
-    df = to_frame(records)
-    X, _ = featurize(df)
-    return X
+def features_from_records(records: list, frame=None):
+    """The model's input for checked records, as training computed it (``frame``: the
+    records' frame, when the caller needs it afterwards)."""
+    if frame is None:
+        frame = to_frame(records)
+    return model_input(frame)
 
 
 def _jsonable(values):

@@ -1,0 +1,1 @@
+"""spam: production package generated from spam.ipynb by jupyter-mlops."""

@@ -1,0 +1,174 @@
+"""Scoring entry point (the Azure ML contract) around the trained model.
+
+Generated from spam.ipynb by jupyter-mlops. ``init()`` loads the model once;
+``run(raw_data)`` takes a JSON string of records and returns ``{"predictions": [...]}``,
+or ``{"error": "..."}`` for input it cannot score: never a traceback.
+"""
+
+import json
+import os
+from pathlib import Path
+import pickle
+
+import pandas as pd
+
+from .featurize import model_input
+from .state import TrainedState
+
+MODEL_FILE = "model.pkl"
+# Notebook parameters training ran with (train.py writes them beside the model).
+PARAMETERS_FILE = "parameters.json"
+# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
+INPUT_COLUMNS = {"message_id": "int64", "received_at": "str", "label": "int64", "text": "str"}
+# The columns the scoring path reads: each record must carry these; others are ignored.
+REQUIRED_COLUMNS = ("text",)
+# The label's columns: new records do not carry them and scoring never reads them.
+LABEL_COLUMNS = ("label",)
+_STATE = {}
+
+
+class InputError(ValueError):
+    """The caller sent records this model cannot score."""
+
+
+def init() -> None:
+    """Load the model from $MODEL_DIR or $AZUREML_MODEL_DIR (searched recursively)."""
+    root = Path(os.environ.get("MODEL_DIR") or os.environ.get("AZUREML_MODEL_DIR") or "outputs")
+    found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
+    if not found:
+        raise FileNotFoundError(
+            f"no {MODEL_FILE} under {root}: train first with `python -m {__package__}.train`"
+        )
+    with open(found[0], "rb") as stream:
+        _STATE["model"] = pickle.load(stream)
+    used = found[0].parent / PARAMETERS_FILE
+    _STATE["parameters"] = json.loads(used.read_text(encoding="utf-8")) if used.exists() else {}
+    _STATE["state"] = TrainedState.load(found[0].parent)  # what training kept for scoring
+
+
+def trained_with(*names: str) -> dict:
+    """The values training used for these notebook parameters: scoring must featurize with
+    the same ones, not the parameters cell's defaults."""
+    used = _STATE.get("parameters", {})
+    return {name: used[name] for name in names if name in used}
+
+
+def _kind(dtype: str) -> str:
+    if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
+        return "number"
+    if dtype in ("bool", "boolean"):
+        return "bool"
+    if dtype in ("str", "string", "object"):
+        return "string"
+    return "any"
+
+
+def _check_value(number: int, column: str, value) -> None:
+    kind = _kind(INPUT_COLUMNS[column])
+    if value is None or kind == "any":
+        return
+    ok = {
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "string": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise InputError(f"record {number}: column '{column}' should be a {kind}, got {value!r}")
+
+
+def parse_records(raw_data) -> list:
+    """Decode a JSON string of records and check the columns scoring reads."""
+    try:
+        records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"input is not valid JSON: {exc}") from None
+    if isinstance(records, dict) and isinstance(records.get("data"), list):
+        records = records["data"]
+    if not isinstance(records, list) or not records:
+        raise InputError('expected a non-empty JSON list of records, like [{"column": value}]')
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"record {number} is not an object of column: value")
+        missing = [c for c in REQUIRED_COLUMNS if c not in record]
+        if missing:
+            raise InputError(f"record {number} is missing column(s): {', '.join(missing)}")
+        for column in REQUIRED_COLUMNS:
+            if column in INPUT_COLUMNS:
+                _check_value(number, column, record.get(column))
+    return records
+
+
+def to_frame(records: list):
+    """Records as the DataFrame the scoring path expects, with the training dtypes."""
+    frame = pd.DataFrame.from_records(records)
+    known = [c for c in INPUT_COLUMNS if c in frame]
+    frame = frame[known + [c for c in frame.columns if c not in INPUT_COLUMNS]]
+    for column, dtype in INPUT_COLUMNS.items():
+        if column in frame and dtype.startswith("datetime64"):
+            # JSON carries dates as strings; the notebook had what read_csv's
+            # parse_dates (or pd.to_datetime) gave it
+            frame[column] = pd.to_datetime(frame[column])
+        elif column in frame and _kind(dtype) in ("number", "bool"):
+            try:
+                frame[column] = frame[column].astype(dtype)
+            except (TypeError, ValueError):
+                continue  # nulls in an integer column stay float, as pandas reads them
+    return frame
+
+
+def features_from_records(records: list, frame=None):
+    """The model's input for checked records, as training computed it (``frame``: the
+    records' frame, when the caller needs it afterwards)."""
+    if frame is None:
+        frame = to_frame(records)
+    return model_input(frame, _STATE["state"])
+
+
+def _jsonable(values):
+    if hasattr(values, "to_dict") and hasattr(values, "columns"):
+        return values.to_dict(orient="records")
+    if hasattr(values, "tolist"):
+        return values.tolist()
+    return list(values)
+
+
+def in_record_order(predictions, features, count: int) -> list:
+    """One prediction per record, in the records' order: featurization that sorts rows is
+    undone through the frame's index, and a record it drops gets None."""
+    values = _jsonable(predictions)
+    index = getattr(features, "index", None)
+    if index is not None and len(index) == len(values) and index.is_unique:
+        positions = index.tolist()
+        if set(positions) <= set(range(count)):
+            by_record = dict(zip(positions, values))
+            return [by_record.get(number) for number in range(count)]
+    if len(values) != count:
+        raise ValueError(
+            f"{len(values)} predictions for {count} records cannot be matched to the records: "
+            "featurization or scoring kept only some rows and lost the frame's index"
+        )
+    return values
+
+
+def run(raw_data) -> dict:
+    """Score a JSON string of records: ``{"predictions": [...]}`` or ``{"error": "..."}``."""
+    try:
+        records = parse_records(raw_data)
+    except InputError as exc:
+        return {"error": str(exc)}
+    if "model" not in _STATE:
+        return {"error": "the model is not loaded: call init() first"}
+    try:
+        features = features_from_records(records)
+        predictions = _STATE["model"].predict(features)
+        predictions = in_record_order(predictions, features, len(records))
+    # The caller gets a readable error, never a traceback (Azure ML's scoring contract).
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        return {"error": f"could not score the input: {type(exc).__name__}: {exc}"}
+    dropped = [number for number, value in enumerate(predictions, start=1) if value is None]
+    if dropped:
+        return {
+            "predictions": predictions,
+            "warnings": [f"featurization dropped record(s) {dropped}: they have no prediction"],
+        }
+    return {"predictions": predictions}
