@@ -154,16 +154,17 @@ def _named_statistic(node: ast.stmt, name: str) -> bool:
             and _is_statistic(node.value))
 
 
-def _fit_transformed(node: ast.stmt, hit: set[str]) -> Optional[str]:
-    """The object in ``Y = obj.fit_transform(Z)`` when ``Y`` is needed."""
+def _fit_transformed(node: ast.stmt, hit: set[str]) -> list[str]:
+    """The objects in ``Y = pca.fit_transform(scaler.fit_transform(Z))`` when ``Y`` is needed."""
+    targets = node.targets if isinstance(node, ast.Assign) else []
+    written = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    found = []
     for sub in ast.walk(node):
         if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
-                and sub.func.attr == "fit_transform" and isinstance(sub.func.value, ast.Name)):
-            targets = node.targets if isinstance(node, ast.Assign) else []
-            written = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-            if written & hit or sub.func.value.id in hit:
-                return sub.func.value.id
-    return None
+                and sub.func.attr == "fit_transform" and isinstance(sub.func.value, ast.Name)
+                and (written & hit or sub.func.value.id in hit)):
+            found.append(sub.func.value.id)
+    return found
 
 
 def _loads(node: ast.stmt) -> bool:
@@ -223,11 +224,15 @@ class _Walk:
         if fitted:
             self._train(fitted)
             return
-        obj = _fit_transformed(node, hit)
-        if obj is not None:
-            self._train([obj])
-            text = rewrite.transform_instead_of_fit(piece.source, obj)
-            self._include(piece, text, hit - {obj}, f"{obj} was fit in training")
+        objects = _fit_transformed(node, hit)
+        if objects:
+            self._train(objects)
+            text = piece.source
+            for obj in objects:
+                text = rewrite.transform_instead_of_fit(text, obj)
+            self._include(piece, text, hit - set(objects),
+                          f"{', '.join(objects)} {'was' if len(objects) == 1 else 'were'} fit "
+                          "in training")
             return
         if not (hit & stmt.reads) and (piece.role == "data" or (
                 _loads(node) and not (stmt.reads - self.available - self.params))):

@@ -18,9 +18,63 @@ if TYPE_CHECKING:
 SCORE_IMPORTS = ("import json", "import os", "import pickle", "from pathlib import Path")
 
 
-def _to_frame_body(plan: Plan) -> str:
-    if not plan.uses_pandas:
-        return '    """Records as the list of dicts the scoring path expects."""\n    return records'
+def raw_kind(plan: Plan, recording: Optional["Recording"]) -> dict:
+    """What new records are: a table (frame), rows of numbers, or single values (texts)."""
+    if recording is not None and recording.raw:
+        return recording.raw
+    return {"kind": "frame"} if plan.uses_pandas else {"kind": "values", "value": "number",
+                                                       "container": "list", "name": ""}
+
+
+def _values_conversion(kind: dict) -> tuple[str, str]:
+    container = kind.get("container", "list")
+    if container == "Series":
+        name = kind.get("name") or None
+        return "pandas Series", f"pd.Series(records, name={name!r})"
+    if container == "ndarray":
+        return "array", "np.asarray(records)"
+    return "list", "list(records)"
+
+
+def _records_code(plan: Plan, recording: Optional["Recording"]) -> tuple[str, list[str]]:
+    """The record checks and conversion for this kind of raw records, and their imports."""
+    kind = raw_kind(plan, recording)
+    if kind["kind"] == "rows":
+        return template("score_records_rows.py.tmpl").substitute(), ["import numpy as np"]
+    if kind["kind"] == "values":
+        container, convert = _values_conversion(kind)
+        imports = {"pandas Series": ["import pandas as pd"],
+                   "array": ["import numpy as np"]}.get(container, [])
+        return template("score_records_values.py.tmpl").substitute(
+            container=container, convert=convert), imports
+    return template("score_records_frame.py.tmpl").substitute(
+        to_frame_body=_to_frame_body()), ["import pandas as pd"]
+
+
+def _record_constants(plan: Plan, recording: Optional["Recording"]) -> str:
+    kind = raw_kind(plan, recording)
+    if kind["kind"] == "rows":
+        return ("# New records are rows of this many numbers, as the notebook's raw rows were.\n"
+                f"WIDTH = {kind['width']}")
+    if kind["kind"] == "values":
+        return ("# New records are single values of this kind, as the notebook's were.\n"
+                f"VALUE_KIND = {kind['value'] if kind.get('value') == 'text' else 'number'!r}")
+    path = plan.path
+    assert path is not None
+    dtypes = recording.dtypes if recording else {}
+    reads_records = plan.scoring is not None and path.raw in plan.scoring.params
+    texts = tuple(p.source for p in plan.scoring.pieces) if reads_records else ()
+    required = required_columns(path, plan.program, plan.label_columns, list(dtypes), texts)
+    return "\n".join([
+        "# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not "
+        "recorded.",
+        f"INPUT_COLUMNS = {json.dumps(dtypes, sort_keys=False)}",
+        "# The columns the scoring path reads: each record must carry these; others are ignored.",
+        f"REQUIRED_COLUMNS = {required!r}",
+    ])
+
+
+def _to_frame_body() -> str:
     return "\n".join([
         '    """Records as the DataFrame the scoring path expects, with the training dtypes."""',
         "    frame = pd.DataFrame.from_records(records)",
@@ -99,42 +153,36 @@ def _predict_body(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _head(plan: Plan, recording: Optional["Recording"]) -> str:
-    path = plan.path
-    assert path is not None
-    dtypes = recording.dtypes if recording else {}
-    imports = list(SCORE_IMPORTS)
-    if plan.uses_pandas:
-        imports.append("import pandas as pd")
+def _head(plan: Plan, recording: Optional["Recording"], extra_imports: list[str]) -> str:
+    imports = list(SCORE_IMPORTS) + extra_imports
     imports.append(f"from .featurize import {MODEL_INPUT}")
     if plan.uses_state:
         imports.append("from .state import TrainedState")
     texts = [p.source for p in plan.scoring.pieces] if plan.scoring else []
-    reads_records = plan.scoring is not None and path.raw in plan.scoring.params
-    required = required_columns(path, plan.program, plan.label_columns, list(dtypes),
-                                tuple(texts) if reads_records else ())
     return template("score_head.py.tmpl").substitute(
         notebook=notebook_name(plan),
         imports=render_imports(plan.program, code_reads(plan, texts), "score", imports),
-        input_columns=json.dumps(dtypes, sort_keys=False),
-        required_columns=repr(required),
+        record_constants=_record_constants(plan, recording),
         label_columns=repr(tuple(plan.label_columns)),
     )
 
 
 def score_module(plan: Plan, package: str, recording: Optional["Recording"]) -> Module:
     """``score.py``: the contract's head, the scoring cell's function if any, then the rest."""
+    records_code, imports = _records_code(plan, recording)
     builder = Builder(f"{package}/score.py")
-    builder.add(_head(plan, recording).rstrip("\n"))
+    builder.add(_head(plan, recording, imports).rstrip("\n"))
     builder.add()
     builder.add()
     if plan.scoring is not None:
         scoring_function(builder, plan)
     builder.add(template("score.py.tmpl").substitute(
-        to_frame_body=_to_frame_body(plan),
-        features_body=_features_body(plan, "frame"),
-        predict_body=_predict_body(plan),
         load_state='    _STATE["state"] = TrainedState.load(found[0].parent)  # what training '
         "kept for scoring\n" if plan.uses_state else "",
+    ).rstrip("\n"))
+    builder.add(records_code.rstrip("\n"))
+    builder.add(template("score_tail.py.tmpl").substitute(
+        features_body=_features_body(plan, "frame"),
+        predict_body=_predict_body(plan),
     ).rstrip("\n"))
     return builder.module()
