@@ -10,15 +10,16 @@ pytestmark = pytest.mark.slow
 NOTEBOOKS = sorted(EXAMPLES.glob("*/*.ipynb"))
 
 
-def test_there_are_two_examples():
-    assert [nb.stem for nb in NOTEBOOKS] == ["churn", "diabetes"]
+def test_the_bundled_examples_are_there():
+    assert [nb.stem for nb in NOTEBOOKS] == ["churn", "diabetes", "spam"]
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_example_gives_a_clean_passing_package(nb, tmp_path):
     out = tmp_path / "package"
     result = productionize(nb, out)
-    assert result.ok and result.lint.score == 10.0 and not result.lint.findings, result.summary()
+    assert result.proven and result.lint.score == 10.0 and not result.lint.findings, \
+        result.summary()
     assert result.tests.failed == result.tests.skipped == 0 and result.tests.passed >= 14
     committed = nb.parent / "package"
     # Modules depend only on the notebook and the tool (pins depend on the machine).

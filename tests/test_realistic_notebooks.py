@@ -47,6 +47,7 @@ def test_realistic_notebook_productionizes_with_equivalence_proven(nb_path, tmp_
         pytest.fail(f"productionize refused the notebook: {exc}")
     summary = result.summary()
     assert result.ok, summary
+    assert not result.not_proven, summary
     assert result.tests is not None, summary
     assert result.tests.skipped == 0, summary + "".join(
         f"\n  SKIPPED {c.name}: {c.message}" for c in result.tests.cases
