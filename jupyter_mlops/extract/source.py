@@ -83,13 +83,45 @@ def _wrapped_python(magic: re.Match, first_line: bool) -> Optional[str]:
     return None
 
 
+def ipython_escapes(source: str) -> set[int]:
+    """1-based lines IPython itself runs as a magic, shell or help escape.
+
+    IPython's own input transformer decides, not a prefix: a continuation line inside brackets
+    that starts with ``%`` (``print("%d" %\n      (n,))``) is Python. A cell magic's first line
+    counts as an escape; its body is judged as the code it is.
+    """
+    lines = source.split("\n")
+    if not any(_MAGIC.match(line) for line in lines):
+        return set()
+    escapes = {1} if lines[0].lstrip().startswith("%%") else set()
+    body = [""] + lines[1:] if escapes else lines
+    try:
+        # lazy: IPython is heavy and only cells with escape-like lines need it
+        from IPython.core.inputtransformer2 import (  # pylint: disable=import-outside-toplevel
+            TransformerManager,
+        )
+
+        text = "\n".join(body)
+        code = TransformerManager().transform_cell(text)
+        code = "\n" * (_leading_blank_lines(text) - _leading_blank_lines(code)) + code
+    except Exception:  # pylint: disable=broad-except  # then every escape-like line is one
+        return escapes | {n for n, line in enumerate(lines, 1) if _MAGIC.match(line)}
+    changed = code.split("\n")
+    for number, line in enumerate(body, start=1):
+        if _MAGIC.match(line) and number <= len(changed) and changed[number - 1] != line \
+                and "get_ipython()" in changed[number - 1]:
+            escapes.add(number)
+    return escapes
+
+
 def clean_source(cell: Cell, path: str) -> CleanSource:
     """Blank out harmless magics and pip installs (with warnings); raise on any other magic."""
     out, reqs, warnings = [], [], []
     where = f"cell {cell.number} (id {cell.cell_id})"
+    escapes = ipython_escapes(cell.source)
     for number, line in enumerate(cell.source.split("\n"), start=1):
-        pip = _PIP.match(line)
-        magic = _MAGIC.match(line)
+        pip = _PIP.match(line) if number in escapes else None
+        magic = _MAGIC.match(line) if number in escapes else None
         if pip:
             found = _pip_requirements(pip.group("args"))
             reqs.extend(found)

@@ -96,3 +96,11 @@ def test_untagged_cells_see_the_python_a_magic_runs(source):
 def test_other_cell_magics_stay_opaque_in_untagged_cells():
     code = lenient_source(Cell(4, "abc", "code", "%%bash\nmodel=1\n", None))
     assert "run_cell_magic('bash'" in code and "model = " not in code
+
+
+def test_a_percent_continuation_line_inside_brackets_is_python_not_a_magic():
+    # old-style formatting split over lines: IPython runs it as Python, so do we
+    source = 'print("acc %.3f, f1 %.3f" %\n      (acc, f1))\n%matplotlib inline'
+    clean = clean_source(cell(source), "nb.ipynb")
+    assert clean.code.split("\n")[:2] == source.split("\n")[:2]
+    assert len(clean.warnings) == 1 and "line 3" in clean.warnings[0]
