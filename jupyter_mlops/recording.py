@@ -113,6 +113,7 @@ def _end_probe(plan: Plan, import_names: list[str], out_path: str) -> str:
     return template("probe_end.py.tmpl").substitute(
         import_names=repr(sorted(import_names)),
         model=repr(plan.model),
+        predict_wrapper=repr(plan.predict_wrapper),
         metrics_expr=repr(plan.recorded_metrics_expr or "{}"),
         size=SAMPLE_SIZE,
         scoring_source=repr("\n".join(p.source for p in scoring.pieces) if scoring else ""),

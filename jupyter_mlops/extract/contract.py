@@ -20,7 +20,15 @@ class Fit:
     model: str
     x: ast.expr
     y: Optional[ast.expr]
+    # what the model's input is wrapped in to predict (``xgb.DMatrix``), as source
+    predict_wrapper: Optional[str] = None
 
+
+_DATASETS = ("Dataset", "DMatrix", "DataMatrix", "Pool")
+_FORMULAS = frozenset({"ols", "logit", "probit", "glm", "poisson", "mnlogit", "wls", "gls",
+                       "quantreg", "negativebinomial", "mixedlm"})
+_DESIGNS = frozenset({"OLS", "Logit", "Probit", "GLM", "Poisson", "WLS", "GLS", "MNLogit",
+                      "QuantReg", "NegativeBinomial", "RLM"})
 
 @dataclass(frozen=True)
 class Prediction:
@@ -57,6 +65,71 @@ def fit_calls(program: Program, method: str = "fit") -> Iterator[tuple[int, str,
                     yield position, name, node
 
 
+def _dataset_of(program: Program, position: int, value: ast.expr) -> Optional[ast.Call]:
+    """The ``lgb.Dataset(X, y)`` / ``xgb.DMatrix(X, label=y)`` a native ``train`` call gets,
+    written inline or assigned to a name before it."""
+    if isinstance(value, ast.Call) and _called(value.func).endswith(_DATASETS):
+        return value
+    if not isinstance(value, ast.Name):
+        return None
+    for earlier in range(position - 1, -1, -1):
+        node = program.inline[earlier].statement.node
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == value.id):
+            return _dataset_of(program, earlier, node.value)
+    return None
+
+
+def _native_fits(program: Program) -> Iterator[tuple[int, str, ast.expr, Optional[ast.expr],
+                                                     Optional[str]]]:
+    """``bst = lgb.train(params, lgb.Dataset(X, y))``, ``xgb.train(params, dtrain)``,
+    ``smf.ols("y ~ x", data=df).fit()`` and ``sm.OLS(y, X).fit()``: (position, model, X, y,
+    predict wrapper)."""
+    for position, piece in enumerate(program.inline):
+        node = piece.statement.node
+        if piece.role == "scoring" or not (
+                isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)):
+            continue
+        name, call = node.targets[0].id, node.value
+        keywords = {k.arg: k.value for k in call.keywords}
+        if _called(call.func) == "train":
+            data = call.args[1] if len(call.args) > 1 else (
+                keywords.get("dtrain") or keywords.get("train_set"))
+            dataset = _dataset_of(program, position, data) if data is not None else None
+            if dataset is not None and dataset.args:
+                ds_keywords = {k.arg: k.value for k in dataset.keywords}
+                y = dataset.args[1] if len(dataset.args) > 1 else ds_keywords.get("label")
+                wrapper = ast.unparse(dataset.func) if _called(dataset.func) == "DMatrix" else None
+                yield position, name, dataset.args[0], y, wrapper
+        elif _called(call.func) == "fit" and isinstance(call.func, ast.Attribute) and \
+                isinstance(call.func.value, ast.Call):
+            spec = call.func.value
+            spec_keywords = {k.arg: k.value for k in spec.keywords}
+            if _called(spec.func) in _FORMULAS and "data" in spec_keywords:
+                data = spec_keywords["data"]
+                yield position, name, data, _formula_label(spec, data), None
+            elif _called(spec.func) in _DESIGNS and len(spec.args) >= 2:
+                yield position, name, spec.args[1], spec.args[0], None
+
+
+def _formula_label(spec: ast.Call, data: ast.expr) -> Optional[ast.expr]:
+    """``df["price"]`` for ``smf.ols("price ~ sqft", data=df)``: the formula's left side."""
+    formula = spec.args[0] if spec.args else next(
+        (k.value for k in spec.keywords if k.arg == "formula"), None)
+    if not (isinstance(formula, ast.Constant) and isinstance(formula.value, str)
+            and "~" in formula.value):
+        return None
+    left = formula.value.split("~", 1)[0].strip()
+    if not left.isidentifier():
+        return None
+    return ast.Subscript(value=data, slice=ast.Constant(left), ctx=ast.Load())
+
+
+def _called(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
 def _predicted_names(program: Program) -> list[str]:
     names = []
     for piece in program.inline:
@@ -72,26 +145,47 @@ def _predicted_names(program: Program) -> list[str]:
 def find_fit(program: Program) -> Optional[Fit]:
     """The model's last fit: of the name evaluation or scoring predicts with, else the last fit
     in a training cell."""
-    fits = list(fit_calls(program))
-    fitted = {name for _, name, _ in fits}
+    fits = [_sklearn_fit(f) for f in fit_calls(program)] + list(_native_fits(program))
+    fits = sorted((f for f in fits if f is not None), key=lambda f: f[0])
+    fitted = {f[1] for f in fits}
     training = [f for f in fits if program.inline[f[0]].role == "training"]
     predicted = _predicted_names(program)
     model = next((n for n in predicted if n in fitted), None)
     if model is not None:
         chosen = [f for f in fits if f[1] == model][-1]
     elif predicted and _selected_fit(program, predicted[0]):
-        chosen = _selected_fit(program, predicted[0])
+        chosen = _sklearn_fit(_selected_fit(program, predicted[0]))
     elif training:
         chosen = training[-1]
     else:
         return None
-    position, name, call = chosen
+    if chosen is None:
+        return None
+    position, name, x, y, wrapper = chosen
+    return Fit(position, name, x, y, wrapper or _predict_wrapper(program, name))
+
+
+def _sklearn_fit(found) -> Optional[tuple[int, str, ast.expr, Optional[ast.expr], None]]:
+    """(position, model, X, y, None) of a ``.fit(X, y)`` call."""
+    if found is None:
+        return None
+    position, name, call = found
     keywords = {k.arg: k.value for k in call.keywords}
     x = call.args[0] if call.args else keywords.get("X")
     y = call.args[1] if len(call.args) > 1 else keywords.get("y")
-    if x is None:
-        return None
-    return Fit(position, name, x, y)
+    return None if x is None else (position, name, x, y, None)
+
+
+def _predict_wrapper(program: Program, model: str) -> Optional[str]:
+    """``xgb.DMatrix`` when the notebook predicts with ``model.predict(xgb.DMatrix(X))``."""
+    for piece in program.inline:
+        for node in ast.walk(piece.statement.node):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in PREDICTS and base_name(node.func.value) == model
+                    and node.args and isinstance(node.args[0], ast.Call)
+                    and _called(node.args[0].func) == "DMatrix"):
+                return ast.unparse(node.args[0].func)
+    return None
 
 
 def _selected_fit(program: Program, model: str) -> Optional[tuple[int, str, ast.Call]]:
@@ -120,5 +214,8 @@ def find_prediction(program: Program, fit: Fit) -> Prediction:
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr in PREDICTS and base_name(node.func.value) == fit.model
                     and node.args):
-                return Prediction(position, node.args[0], True)
+                argument = node.args[0]
+                if fit.predict_wrapper and isinstance(argument, ast.Call) and argument.args:
+                    argument = argument.args[0]  # xgb.DMatrix(X_test): the input is X_test
+                return Prediction(position, argument, True)
     return Prediction(fit.position, fit.x, False)

@@ -49,6 +49,8 @@ class Plan:
     uses_pandas: bool
     one_hot: bool  # the path one-hot encodes with get_dummies: score.py aligns the columns
     fit_position: Optional[int] = None  # the statement fitting the model, in program.inline
+    predict_wrapper: Optional[str] = None  # ``xgb.DMatrix``: what predict wants its input in
+    search: bool = False  # the model is a hyper-parameter search: its best_estimator_ is served
     state: str = "state"  # the name of the trained state in generated code
     saves_statistics: bool = False
 
@@ -158,16 +160,18 @@ def _model_and_path(program: Program, flow: Dataflow, state: str):
     start, output, scoring, warnings = _path_origin(program, fit, scoring)
     path = scoring_path(program, start, output, labels, constants)
     if scoring is not None:
+        constants = set(scoring.params) - _data_derived(program)
         check_scoring_cell(program, scoring, fit.model, path.output,
-                           {path.raw} | _fitted_names(program))
+                           {path.raw} | _fitted_names(program) | constants)
     program, stateful = _saving_statistics(program, path, state)
     if stateful:
         path = scoring_path(program, start, output, labels, constants)
         scoring = scoring_segment(program, flow) if scoring else None
     if scoring is not None:
+        kept = _fitted_names(program) | (set(scoring.params) - _data_derived(program))
         path = dataclasses.replace(path, trained=tuple(dict.fromkeys(
             path.trained + tuple(n for n in scoring.params
-                                 if n in _fitted_names(program) and n != fit.model))))
+                                 if n in kept and n not in (fit.model, path.output, path.raw)))))
     return fit, scoring, path, program, stateful, labels, warnings
 
 
@@ -187,12 +191,26 @@ def _uses_pandas(program: Program) -> bool:
 
 
 def _one_hot(path: Optional[ScoringPath]) -> tuple[bool, bool]:
-    """(uses get_dummies, with drop_first) on the scoring path."""
+    """(uses get_dummies, with drop_first still on) on the scoring path."""
     calls = [n for step in (path.steps if path else ()) for n in ast.walk(ast.parse(step.text))
              if isinstance(n, ast.Call) and "get_dummies" in (
                  getattr(n.func, "attr", None), getattr(n.func, "id", None))]
-    drop_first = any(k.arg == "drop_first" for c in calls for k in c.keywords)
+    drop_first = any(k.arg == "drop_first" and getattr(k.value, "value", True) is not False
+                     for c in calls for k in c.keywords)
     return bool(calls), drop_first
+
+
+def _is_search(program: Program, fit: Optional[Fit]) -> bool:
+    """The model is made by ``GridSearchCV(...)`` (or another ``*SearchCV``)."""
+    if fit is None:
+        return False
+    for piece in program.inline:
+        node = piece.statement.node
+        if (fit.model in piece.statement.writes and isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func).endswith("SearchCV")):
+            return True
+    return False
 
 
 def plan_package(nb: Notebook) -> Plan:
@@ -225,5 +243,6 @@ def plan_package(nb: Notebook) -> Plan:
         recorded_metrics_expr=program.logged_metrics or metrics_expr,
         warnings=tuple(warnings), uses_pandas=_uses_pandas(program),
         one_hot=one_hot and not drop_first, fit_position=fit.position if fit else None,
+        predict_wrapper=fit.predict_wrapper if fit else None, search=_is_search(program, fit),
         state=state, saves_statistics=bool(stateful),
     )

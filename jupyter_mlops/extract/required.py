@@ -11,6 +11,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .dataflow import base_name
 from .program import Program
 from .slicing import ScoringPath
 
@@ -100,8 +101,11 @@ def _scan(stmt: ast.stmt, reads: _Reads, helpers: dict[str, ast.FunctionDef]) ->
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
             stmt.targets[0], ast.Name):
         derived, columns = _frame_of(stmt.value, reads)
+        root = base_name(stmt.value)
         if derived:
             reads.frames[stmt.targets[0].id] = columns
+        elif root in reads.frames and reads.frames[root] is None:
+            reads.whole = True  # `X = df.drop(columns="y").values`: every column but y
         elif _strings(stmt.value):
             reads.lists[stmt.targets[0].id] = frozenset(_strings(stmt.value))
     if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name) and isinstance(

@@ -142,3 +142,31 @@ def parallel_parts(node: ast.stmt) -> Optional[list[tuple[str, ast.expr]]]:
             and all(isinstance(t, ast.Name) for t in node.targets[0].elts)):
         return [(t.id, v) for t, v in zip(node.targets[0].elts, node.value.elts)]
     return None
+
+
+def constant_always_added(text: str) -> str:
+    """``sm.add_constant(X)`` -> ``sm.add_constant(X, has_constant="add")``: on one record
+    every column looks constant, and statsmodels would then add none."""
+    tree = ast.parse(text)
+    spans = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
+                == "add_constant" and not any(k.arg == "has_constant" for k in node.keywords)):
+            _, end = span(text, node)
+            spans.append((end - 1, end - 1, ', has_constant="add"'))
+    return splice(text, spans)
+
+
+def every_dummy_kept(text: str) -> str:
+    """``pd.get_dummies(..., drop_first=True)`` -> ``drop_first=False`` at scoring: a record's
+    own category is the first of its batch, so dropping it would lose it; score.py keeps the
+    columns the model was fit on, which leaves out the one training dropped."""
+    spans = []
+    for node in ast.walk(parsed(text)):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(
+                node.func, "id", "")) == "get_dummies":
+            for keyword in node.keywords:
+                if keyword.arg == "drop_first":
+                    start, end = span(text, keyword.value)
+                    spans.append((start, end, "False"))
+    return splice(text, spans)

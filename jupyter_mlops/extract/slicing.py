@@ -304,7 +304,11 @@ class _Walk:
             self.steps.append(Step(piece, rewrite.tolerant_drops(text),
                                    "the same code, for the new records only"))
             return
-        self._include(piece, rewrite.tolerant_drops(text), hit)
+        scoring_text = rewrite.every_dummy_kept(rewrite.tolerant_drops(text))
+        self._include(piece, scoring_text, hit,
+                      "every category's column; score.py keeps the model's"
+                      if "drop_first" in text and scoring_text != rewrite.tolerant_drops(text)
+                      else None)
 
 
 def _popped_label(node: ast.stmt, labels, constants) -> Optional[tuple[str, str]]:
@@ -366,7 +370,7 @@ def _finished(program: Program, start: int, output: ast.expr, walk: "_Walk") -> 
     raw, position = next(iter(walk.raw.items()))
     return ScoringPath(
         raw=raw, raw_position=position, steps=tuple(reversed(walk.steps)),
-        trained=tuple(walk.trained), output=ast.unparse(output),
+        trained=tuple(walk.trained), output=rewrite.constant_always_added(ast.unparse(output)),
         chain=tuple(walk.chain) + (raw,),
         kwparams=tuple(sorted(walk.kwparams)), aliases=tuple(walk.aliases),
     )

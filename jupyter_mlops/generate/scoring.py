@@ -145,7 +145,8 @@ def _predict_body(plan: Plan) -> str:
     else:
         lines = ["        features = features_from_records(records)"]
     if scoring is None:
-        lines.append('        predictions = _STATE["model"].predict(features)')
+        given = f"{plan.predict_wrapper}(features)" if plan.predict_wrapper else "features"
+        lines.append(f'        predictions = _STATE["model"].predict({given})')
     else:
         call = f"{scoring.name}({', '.join(_scoring_arguments(plan))})"
         lines.append(f"        predictions = {call}")
@@ -159,6 +160,7 @@ def _head(plan: Plan, recording: Optional["Recording"], extra_imports: list[str]
     if plan.uses_state:
         imports.append("from .state import TrainedState")
     texts = [p.source for p in plan.scoring.pieces] if plan.scoring else []
+    texts += [plan.predict_wrapper] if plan.predict_wrapper else []
     return template("score_head.py.tmpl").substitute(
         notebook=notebook_name(plan),
         imports=render_imports(plan.program, code_reads(plan, texts), "score", imports),

@@ -75,6 +75,9 @@ def train_module(plan: Plan, package: str) -> Module:
     if plan.uses_state:
         steps.insert(0, f"{plan.state} = TrainedState()")
         local_imports.append("from .state import TrainedState")
+    if plan.search:
+        steps.append(f"{plan.model} = {plan.model}.best_estimator_  # the search's best model "
+                     "is what is served")
     if plan.trained:
         kept = ", ".join(f"{n}={n}" for n in plan.trained)
         steps.append(f"{plan.state}.keep({kept})  # fitted objects the scoring path reuses")

@@ -271,8 +271,8 @@ def test_batch_dependent_featurization_is_frozen_or_warns_with_cell_and_line(not
              ("training", "model = LogisticRegression().fit(X, y)")]
     plan = plan_of(notebook, cells)
     batch = [w for w in warnings_of(plan) if "depends on the whole batch" in w]
-    # the median is computed at training and reused; drop_first cannot be repaired
-    assert [w.split(":")[0] for w in batch] == ["cell 3 (id c3) line 3"]
+    # the median is computed at training and reused; drop_first is undone at scoring
+    assert batch == []
     assert plan.saves_statistics
     first = segment(plan, "featurization").pieces[0].source
     assert first == "df['alcohol'] = df['alcohol'].fillna(state.median('alcohol', df['alcohol']))"
@@ -347,9 +347,11 @@ def test_get_dummies_is_aligned_at_scoring_unless_drop_first(notebook):
     assert aligned.one_hot
     assert not [w for w in warnings_of(aligned) if "get_dummies" in w]
     # drop_first drops the batch's first category: one record would lose its own
+    # drop_first drops the batch's first category, a lone record's own: scoring keeps every
+    # category and aligns with the model's columns, which leaves out the one training dropped
     dropping = plan(", drop_first=True")
-    assert not dropping.one_hot
-    assert [w for w in warnings_of(dropping) if "get_dummies" in w]
+    assert dropping.one_hot and "drop_first=False" in path_texts(dropping)[-1]
+    assert not [w for w in warnings_of(dropping) if "get_dummies" in w]
 
 
 def test_saving_and_reloading_the_model_is_left_to_the_package(notebook):
