@@ -80,11 +80,40 @@ def _dataset_of(program: Program, position: int, value: ast.expr) -> Optional[as
     return None
 
 
-def _native_fits(program: Program) -> Iterator[tuple[int, str, ast.expr, Optional[ast.expr],
-                                                     Optional[str]]]:
-    """``bst = lgb.train(params, lgb.Dataset(X, y))``, ``xgb.train(params, dtrain)``,
-    ``smf.ols("y ~ x", data=df).fit()`` and ``sm.OLS(y, X).fit()``: (position, model, X, y,
-    predict wrapper)."""
+NativeFit = tuple[int, str, ast.expr, Optional[ast.expr], Optional[str]]
+
+
+def _native_train(program: Program, position: int, name: str,
+                  call: ast.Call) -> Optional[NativeFit]:
+    """``bst = lgb.train(params, lgb.Dataset(X, y))`` and ``xgb.train(params, dtrain)``."""
+    keywords = {k.arg: k.value for k in call.keywords}
+    data = call.args[1] if len(call.args) > 1 else (
+        keywords.get("dtrain") or keywords.get("train_set"))
+    dataset = _dataset_of(program, position, data) if data is not None else None
+    if dataset is None or not dataset.args:
+        return None
+    labels = {k.arg: k.value for k in dataset.keywords}
+    y = dataset.args[1] if len(dataset.args) > 1 else labels.get("label")
+    wrapper = ast.unparse(dataset.func) if _called(dataset.func) == "DMatrix" else None
+    return position, name, dataset.args[0], y, wrapper
+
+
+def _statsmodels_fit(position: int, name: str, call: ast.Call) -> Optional[NativeFit]:
+    """``smf.ols("y ~ x", data=df).fit()`` and ``sm.OLS(y, X).fit()``."""
+    if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call)):
+        return None
+    spec = call.func.value
+    keywords = {k.arg: k.value for k in spec.keywords}
+    if _called(spec.func) in _FORMULAS and "data" in keywords:
+        data = keywords["data"]
+        return position, name, data, _formula_label(spec, data), None
+    if _called(spec.func) in _DESIGNS and len(spec.args) >= 2:
+        return position, name, spec.args[1], spec.args[0], None
+    return None
+
+
+def _native_fits(program: Program) -> Iterator[NativeFit]:
+    """Models fit without an sklearn ``.fit(X, y)``: (position, model, X, y, predict wrapper)."""
     for position, piece in enumerate(program.inline):
         node = piece.statement.node
         if piece.role == "scoring" or not (
@@ -92,25 +121,14 @@ def _native_fits(program: Program) -> Iterator[tuple[int, str, ast.expr, Optiona
                 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)):
             continue
         name, call = node.targets[0].id, node.value
-        keywords = {k.arg: k.value for k in call.keywords}
         if _called(call.func) == "train":
-            data = call.args[1] if len(call.args) > 1 else (
-                keywords.get("dtrain") or keywords.get("train_set"))
-            dataset = _dataset_of(program, position, data) if data is not None else None
-            if dataset is not None and dataset.args:
-                ds_keywords = {k.arg: k.value for k in dataset.keywords}
-                y = dataset.args[1] if len(dataset.args) > 1 else ds_keywords.get("label")
-                wrapper = ast.unparse(dataset.func) if _called(dataset.func) == "DMatrix" else None
-                yield position, name, dataset.args[0], y, wrapper
-        elif _called(call.func) == "fit" and isinstance(call.func, ast.Attribute) and \
-                isinstance(call.func.value, ast.Call):
-            spec = call.func.value
-            spec_keywords = {k.arg: k.value for k in spec.keywords}
-            if _called(spec.func) in _FORMULAS and "data" in spec_keywords:
-                data = spec_keywords["data"]
-                yield position, name, data, _formula_label(spec, data), None
-            elif _called(spec.func) in _DESIGNS and len(spec.args) >= 2:
-                yield position, name, spec.args[1], spec.args[0], None
+            found = _native_train(program, position, name, call)
+        elif _called(call.func) == "fit":
+            found = _statsmodels_fit(position, name, call)
+        else:
+            found = None
+        if found is not None:
+            yield found
 
 
 def _formula_label(spec: ast.Call, data: ast.expr) -> Optional[ast.expr]:

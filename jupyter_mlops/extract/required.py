@@ -97,7 +97,8 @@ def _whole_use(name: ast.Name, parent: Optional[ast.AST], grand: Optional[ast.AS
     return True
 
 
-def _scan(stmt: ast.stmt, reads: _Reads, helpers: dict[str, ast.FunctionDef]) -> None:
+def _track_assignment(stmt: ast.stmt, reads: _Reads) -> None:
+    """A frame (or a list of column names) this statement makes from the records."""
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
             stmt.targets[0], ast.Name):
         derived, columns = _frame_of(stmt.value, reads)
@@ -113,15 +114,25 @@ def _scan(stmt: ast.stmt, reads: _Reads, helpers: dict[str, ast.FunctionDef]) ->
         for element in stmt.iter.elts:
             if isinstance(element, ast.Name) and element.id in reads.frames:
                 reads.frames[stmt.target.id] = reads.frames[element.id]
+
+
+def _uses_whole(stmt: ast.stmt, reads: _Reads, helpers: dict[str, ast.FunctionDef]) -> bool:
+    """The statement reads every column of an all-columns frame."""
     parents = _parents(stmt)
     for node in ast.walk(stmt):
-        if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
                 and node.id in reads.frames and reads.frames[node.id] is None):
-            continue
-        parent = parents.get(id(node))
-        grand = parents.get(id(parent)) if parent is not None else None
-        if _whole_use(node, parent, grand, helpers):
-            reads.whole = True
+            parent = parents.get(id(node))
+            grand = parents.get(id(parent)) if parent is not None else None
+            if _whole_use(node, parent, grand, helpers):
+                return True
+    return False
+
+
+def _scan(stmt: ast.stmt, reads: _Reads, helpers: dict[str, ast.FunctionDef]) -> None:
+    """Fold one statement of the path into what it reads of the records."""
+    _track_assignment(stmt, reads)
+    reads.whole = reads.whole or _uses_whole(stmt, reads, helpers)
     reads.mentioned |= _strings(stmt)
     reads.mentioned |= {n.attr for n in ast.walk(stmt) if isinstance(n, ast.Attribute)
                         and isinstance(n.value, ast.Name) and n.value.id in reads.frames}

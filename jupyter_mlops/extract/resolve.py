@@ -7,6 +7,7 @@ force an order: a featurization cell may read from a training cell before it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Union
 
@@ -32,8 +33,15 @@ class Dataflow:
 
     def readers_of(self, position: int) -> list[tuple[int, str]]:
         """(reader position, name) of every read whose writer is the piece at ``position``."""
-        return [(reader, name) for reader, pairs in enumerate(self.reads)
-                for name, writer in pairs if writer == position]
+        return self._readers().get(position, [])
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019  # frozen: one index per flow
+    def _readers(self) -> dict[Writer, list[tuple[int, str]]]:
+        index: dict[Writer, list[tuple[int, str]]] = {}
+        for reader, pairs in enumerate(self.reads):
+            for name, writer in pairs:
+                index.setdefault(writer, []).append((reader, name))
+        return index
 
 
 def _who(cell: Cell) -> str:
