@@ -14,22 +14,16 @@ Walking back from the model's input over the training program (notebook order, a
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import DataflowError
 from .columns import assigns_only, reads_label
 from .dataflow import analyze_statement
+from .patterns import (filters_in_place, fit_transformed, fits, loads, named_statistic,
+                       row_subset_of, split_source)
 from .program import Piece, Program
 from . import rewrite
-
-_SPLITTERS = re.compile(r"split", re.IGNORECASE)
-_ROW_SELECTORS = frozenset({"sample", "head", "tail", "nlargest", "nsmallest"})
-_ROW_FILTERS = frozenset({"dropna", "drop_duplicates", "query"})
-_LOADERS = ("read_", "load_", "fetch_", "loadtxt", "genfromtxt", "open", "DataFrame",
-            "from_records", "from_dict")
-
 
 @dataclass(frozen=True)
 class Step:
@@ -52,124 +46,6 @@ class ScoringPath:
     chain: tuple[str, ...]  # names the model input derives from, nearest first
     kwparams: tuple[str, ...]  # notebook parameters the path reads
     aliases: tuple[str, ...] = ()  # names holding the model input for all rows (split inputs)
-
-
-def _called(func: ast.expr) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-
-
-def split_source(node: ast.stmt, name: str) -> Optional[ast.expr]:
-    """In ``X_train, X_test, y_train, y_test = train_test_split(X, y)`` the expression the
-    output ``name`` is a part of (``X`` for ``X_train``); also ``a, b = X[:n], X[n:]``."""
-    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Tuple)):
-        return None
-    names = [e.id if isinstance(e, ast.Name) else None for e in node.targets[0].elts]
-    if name not in names:
-        return None
-    value = node.value
-    if isinstance(value, ast.Call) and _SPLITTERS.search(_called(value.func)):
-        arrays = [a for a in value.args if not isinstance(a, ast.Starred)]
-        if arrays and len(names) == 2 * len(arrays):
-            return arrays[names.index(name) // 2]
-    if isinstance(value, ast.Tuple) and len(value.elts) == len(names):
-        part = value.elts[names.index(name)]
-        subset = _row_subset_of(part)
-        return subset
-    return None
-
-
-def _row_subset_of(value: ast.expr) -> Optional[ast.expr]:
-    """``df`` when ``value`` keeps only some of its rows: ``df[mask]``, ``df.sample(...)``,
-    ``df.iloc[:n]``, ``df.dropna()``, ``df.loc[mask]``, ``df.query(...)``."""
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
-        if value.func.attr in _ROW_SELECTORS | _ROW_FILTERS and not any(
-                k.arg in ("axis", "columns") for k in value.keywords):
-            return _row_subset_of(value.func.value) or value.func.value
-        if value.func.attr == "reset_index":
-            return _row_subset_of(value.func.value)
-        return None
-    if isinstance(value, ast.Subscript):
-        owner = value.value
-        if isinstance(owner, ast.Attribute) and owner.attr in ("iloc", "loc"):
-            first = value.slice.elts[0] if isinstance(value.slice, ast.Tuple) else value.slice
-            if isinstance(value.slice, ast.Tuple) and isinstance(first, ast.Slice) and \
-                    first.lower is None and first.upper is None:
-                return None  # every row, some columns
-            return owner.value
-        if isinstance(value.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.Slice)):
-            return owner
-        if isinstance(value.slice, ast.Call) and _called(value.slice.func) in (
-                "isin", "between", "notna", "notnull", "isna", "isnull"):
-            return owner
-    return None
-
-
-def _filters_in_place(node: ast.stmt) -> bool:
-    """``df.dropna(inplace=True)``, ``df.drop(index=..., inplace=True)``."""
-    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
-        return False
-    call = node.value
-    inplace = any(k.arg == "inplace" for k in call.keywords)
-    name = _called(call.func)
-    by_row = name in _ROW_FILTERS or (name == "drop" and not any(
-        k.arg in ("columns", "axis") for k in call.keywords) and len(call.args) < 2)
-    return inplace and by_row and not any(k.arg in ("axis",) and getattr(k.value, "value", 0)
-                                          in (1, "columns") for k in call.keywords)
-
-
-def _fits(node: ast.stmt, name: str) -> bool:
-    """``name.fit(...)``, ``name = X.fit(...)``, ``name = Est(...).fit(...)``."""
-    value = node.value if isinstance(node, (ast.Expr, ast.Assign)) else None
-    if not (isinstance(value, ast.Call) and _called(value.func) in ("fit", "partial_fit")):
-        return False
-    if isinstance(node, ast.Expr):
-        receiver = value.func.value  # type: ignore[attr-defined]
-        return isinstance(receiver, ast.Name) and receiver.id == name
-    return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
-
-
-_WRAPS = frozenset({"float", "int", "round", "abs"})
-
-
-def _is_statistic(value: ast.expr) -> bool:
-    """``df["age"].mean()``, ``df.age.mode()[0]``, ``X.std() * 2``, ``round(s.median())``."""
-    if isinstance(value, ast.Subscript):
-        return _is_statistic(value.value)
-    if isinstance(value, ast.BinOp):
-        return _is_statistic(value.left) or _is_statistic(value.right)
-    if isinstance(value, ast.UnaryOp):
-        return _is_statistic(value.operand)
-    if isinstance(value, ast.Call):
-        if _called(value.func) in _WRAPS and value.args:
-            return _is_statistic(value.args[0])
-        return bool(rewrite.statistic_calls(value)) and rewrite.statistic_calls(value)[0] is value
-    return False
-
-
-def _named_statistic(node: ast.stmt, name: str) -> bool:
-    """``age_mean = train["age"].mean()``: a value learned from the training rows."""
-    return (isinstance(node, ast.Assign) and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name
-            and _is_statistic(node.value))
-
-
-def _fit_transformed(node: ast.stmt, hit: set[str]) -> list[str]:
-    """The objects in ``Y = pca.fit_transform(scaler.fit_transform(Z))`` when ``Y`` is needed."""
-    targets = node.targets if isinstance(node, ast.Assign) else []
-    written = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    found = []
-    for sub in ast.walk(node):
-        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
-                and sub.func.attr == "fit_transform" and isinstance(sub.func.value, ast.Name)
-                and (written & hit or sub.func.value.id in hit)):
-            found.append(sub.func.value.id)
-    return found
-
-
-def _loads(node: ast.stmt) -> bool:
-    return any(isinstance(c, ast.Call) and _called(c.func).startswith(_LOADERS)
-               for c in ast.walk(node))
 
 
 class _Walk:
@@ -198,50 +74,81 @@ class _Walk:
         self.need |= names - self.params - self.available
 
     def take(self, position: int, piece: Piece) -> None:
-        """Classify one statement writing a needed name (see the module docstring)."""
-        stmt = piece.statement
-        node = stmt.node
-        hit = set(stmt.writes) & self.need
+        """Classify one statement writing a needed name (see the module docstring): the first
+        rule that applies decides what scoring does with it."""
+        hit = set(piece.statement.writes) & self.need
         self.chain += sorted(hit - set(self.chain))
         self.touched.append((position, piece.role))
+        rules = (self._loaded, self._split, self._training_rows, self._fitted,
+                 self._transformed, self._loads, self._label)
+        if not any(rule(position, piece, hit) for rule in rules):
+            self._general(piece, hit)
+
+    def _loaded(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        """A data cell before the path's first other step: it loads the records."""
         if piece.role == "data" and position <= self.loaded_by:
             self._boundary(position, hit)
-            return
-        sources = {name: split_source(node, name) for name in hit}
+            return True
+        return False
+
+    def _split(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        del position
+        sources = {name: split_source(piece.statement.node, name) for name in hit}
         if any(s is not None for s in sources.values()):
             self._identity(piece, hit, sources, "a split at training; every record here")
-            return
-        if piece.role != "featurization":
-            subset = _row_subset_of(node.value) if isinstance(node, ast.Assign) and len(
-                node.targets) == 1 and isinstance(node.targets[0], ast.Name) else None
-            if subset is not None:
-                self._identity(piece, hit, {n: subset for n in hit},
-                               "training rows only at training; every record here")
-                return
-            if _filters_in_place(node):
-                return  # selects training rows: the name is still needed from before
-        fitted = [n for n in hit if _fits(node, n) or _named_statistic(node, n)]
-        if fitted:
-            self._train(fitted)
-            return
-        objects = _fit_transformed(node, hit)
-        if objects:
-            self._train(objects)
-            text = piece.source
-            for obj in objects:
-                text = rewrite.transform_instead_of_fit(text, obj)
-            self._include(piece, text, hit - set(objects),
-                          f"{', '.join(objects)} {'was' if len(objects) == 1 else 'were'} fit "
-                          "in training")
-            return
+            return True
+        return False
+
+    def _training_rows(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        """A row filter or sample outside featurization selects training rows."""
+        del position
+        node = piece.statement.node
+        if piece.role == "featurization":
+            return False
+        subset = row_subset_of(node.value) if isinstance(node, ast.Assign) and len(
+            node.targets) == 1 and isinstance(node.targets[0], ast.Name) else None
+        if subset is not None:
+            self._identity(piece, hit, {n: subset for n in hit},
+                           "training rows only at training; every record here")
+            return True
+        return filters_in_place(node)  # the name is still needed from before
+
+    def _fitted(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        del position
+        node = piece.statement.node
+        fitted = [n for n in hit if fits(node, n) or named_statistic(node, n)]
+        self._train(fitted)
+        return bool(fitted)
+
+    def _transformed(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        del position
+        objects = fit_transformed(piece.statement.node, hit)
+        if not objects:
+            return False
+        self._train(objects)
+        text = piece.source
+        for obj in objects:
+            text = rewrite.transform_instead_of_fit(text, obj)
+        verb = "was" if len(objects) == 1 else "were"
+        self._include(piece, text, hit - set(objects),
+                      f"{', '.join(objects)} {verb} fit in training")
+        return True
+
+    def _loads(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        """The statement that makes the raw records from nothing the path computes."""
+        stmt = piece.statement
         if not (hit & stmt.reads) and (piece.role == "data" or (
-                _loads(node) and not (stmt.reads - self.available - self.params))):
+                loads(stmt.node) and not (stmt.reads - self.available - self.params))):
             self._boundary(position, hit)
-            return
-        if assigns_only(node, self.labels, self.constants) or reads_label(
-                node, self.labels, self.constants):
-            return  # made from the label, which new records do not have
-        self._general(piece, hit)
+            return True
+        return False
+
+    def _label(self, position: int, piece: Piece, hit: set[str]) -> bool:
+        """Made from the label, which new records do not have: left out."""
+        del position, hit
+        node = piece.statement.node
+        return assigns_only(node, self.labels, self.constants) or reads_label(
+            node, self.labels, self.constants)
 
     def _boundary(self, position: int, hit: set[str]) -> None:
         for name in hit:
