@@ -11,7 +11,7 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*/*.ipynb"))
 
 
 def test_the_bundled_examples_are_there():
-    assert [nb.stem for nb in NOTEBOOKS] == ["churn", "diabetes", "spam"]
+    assert [nb.stem for nb in NOTEBOOKS] == ["boosting", "churn", "diabetes", "spam"]
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)

@@ -38,7 +38,8 @@ def add_model_input(builder: Builder, plan: Plan) -> None:
     assert path is not None
     builder.add(f"def {MODEL_INPUT}({signature(plan, _path_positional(plan), path.kwparams)}):")
     cells = sorted({step.piece.cell.index: step.piece.cell for step in path.steps}.items())
-    where = f" (cells {', '.join(str(c.number) for _, c in cells)})" if cells else ""
+    numbers = ", ".join(str(c.number) for _, c in cells)
+    where = f" ({'cells' if len(cells) > 1 else 'cell'} {numbers})" if cells else ""
     builder.add(f'    """The model\'s input for new records ``{path.raw}``: the notebook\'s scoring '
                 "path.")
     builder.add()

@@ -1,0 +1,1 @@
+"""boosting: production package generated from boosting.ipynb by jupyter-mlops."""
