@@ -230,11 +230,8 @@ FILE_NAMES = {"gridsearch_drop": "2024-03 Wine cultivars, grid search (final v2,
 def test_notebook_variants_become_passing_packages(tmp_path, name):
     nb = write_notebook(tmp_path / f"{FILE_NAMES.get(name, name)}.ipynb", VARIANTS[name])
     result = productionize(nb, tmp_path / "out")
-    assert result.ok and result.lint.score == 10.0, result.summary()
-    failed = [c for c in result.tests.cases if c.outcome != "passed"]
-    # numpy arrays as raw data: no records to score, so the record-based tests skip
-    allowed = {"numpy_seeded": 8, "scoring_cell": 1, "gridsearch_drop": 0}[name]
-    assert len(failed) == allowed, result.summary()
+    assert result.proven and result.lint.score == 10.0, result.summary()
+    assert all(c.outcome == "passed" for c in result.tests.cases), result.summary()
 
 
 def train_then_ask(tmp_path: Path, package: str, script: str, records: list, *train_args):
@@ -315,12 +312,12 @@ def test_featurization_statistics_are_frozen_at_training(tmp_path):
     ])
     result = productionize(nb, tmp_path / "out")
     assert result.ok and result.lint.score == 10.0, result.summary()
-    assert not [w for w in result.warnings if "whole batch" in w]
+    assert not [w for w in result.warnings if "whole batch" in str(w)]
     # among the generated tests: one record alone scores as in the batch, and the features
     # of the recorded records match the notebook's
     passed = {c.name.rsplit("::", 1)[-1] for c in result.tests.cases if c.outcome == "passed"}
     assert {"test_one_record_scores_as_in_the_batch", "test_features_match_notebook"} <= passed
-    assert (tmp_path / "out" / "shop" / "fitted.py").is_file()
+    assert (tmp_path / "out" / "shop" / "state.py").is_file()
 
 
 FEATURES_OF = """

@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 
 from ..errors import CellWarning, DataflowError
 from .dataflow import BUILTIN_NAMES, base_name
-from .freeze import row_wise
+from .rewrite import row_wise
 from .program import Piece, Program
 from .segments import Segment
 from .slicing import Step
@@ -150,3 +150,21 @@ def helper_batch_warnings(program: Program, steps: Iterable[Step]) -> list[CellW
                     "step in the cell itself, where it is computed at training and reused when "
                     "scoring", step.piece.cell.ref, step.piece.statement.start))
     return warnings
+
+
+def check_no_anonymous_fits(program: Program, steps: Iterable[Step]) -> None:
+    """``X = StandardScaler().fit_transform(X)`` on the scoring path: nothing keeps the fitted
+    object, so scoring would fit it again on each request's few records."""
+    for step in steps:
+        for node in ast.walk(ast.parse(step.text)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("fit_transform", "fit")
+                    and isinstance(node.func.value, ast.Call)):
+                made = ast.unparse(node.func.value)
+                raise DataflowError(
+                    f"fits `{made[:60]}` without keeping it in a variable, so scoring would fit "
+                    "it again on each request's records; name it (`scaler = "
+                    f"{made[:40]}` then `scaler.{node.func.attr}(...)`) and training keeps the "
+                    "fitted one for scoring",
+                    path=program.notebook.path, cell=step.piece.cell.ref,
+                    line=step.piece.statement.start)

@@ -116,7 +116,7 @@ def named_statistic(node: ast.stmt, name: str) -> bool:
             and is_statistic(node.value))
 
 
-def fit_transformed(node: ast.stmt, hit: set[str]) -> list[str]:
+def fit_transformed(node: ast.stmt, hit: set[str], state: str = "state") -> list[str]:
     """The objects in ``Y = pca.fit_transform(scaler.fit_transform(Z))`` when ``Y`` is needed."""
     targets = node.targets if isinstance(node, ast.Assign) else []
     written = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
@@ -124,7 +124,7 @@ def fit_transformed(node: ast.stmt, hit: set[str]) -> list[str]:
     for sub in ast.walk(node):
         if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
                 and sub.func.attr == "fit_transform" and isinstance(sub.func.value, ast.Name)
-                and (written & hit or sub.func.value.id in hit)):
+                and sub.func.value.id != state and (written & hit or sub.func.value.id in hit)):
             found.append(sub.func.value.id)
     return found
 

@@ -15,8 +15,8 @@ from typing import Optional
 
 from ..errors import CellWarning, DataflowError, NotebookError
 from ..notebook import Notebook
-from .checks import (batch_warnings, check_defs_are_closed, check_no_shadowing,
-                     check_scoring_cell, helper_batch_warnings)
+from .checks import (batch_warnings, check_defs_are_closed, check_no_anonymous_fits,
+                     check_no_shadowing, check_scoring_cell, helper_batch_warnings)
 from .columns import label_columns, string_constants
 from .contract import Fit, fit_calls, find_fit, find_prediction
 from .metrics import metrics_of
@@ -158,14 +158,14 @@ def _model_and_path(program: Program, flow: Dataflow, state: str):
                            fit.y, constants, split_source)
     scoring = scoring_segment(program, flow)
     start, output, scoring, warnings = _path_origin(program, fit, scoring)
-    path = scoring_path(program, start, output, labels, constants)
+    path = scoring_path(program, start, output, labels, constants, state)
     if scoring is not None:
         constants = set(scoring.params) - _data_derived(program)
         check_scoring_cell(program, scoring, fit.model, path.output,
                            {path.raw} | _fitted_names(program) | constants)
     program, stateful = _saving_statistics(program, path, state)
     if stateful:
-        path = scoring_path(program, start, output, labels, constants)
+        path = scoring_path(program, start, output, labels, constants, state)
         scoring = scoring_segment(program, flow) if scoring else None
     if scoring is not None:
         kept = _fitted_names(program) | (set(scoring.params) - _data_derived(program))
@@ -230,6 +230,7 @@ def plan_package(nb: Notebook) -> Plan:
     one_hot, drop_first = _one_hot(path)
     warnings = list(program.warnings) + warnings
     if path is not None:
+        check_no_anonymous_fits(program, path.steps)
         warnings += batch_warnings(path.steps, one_hot and not drop_first)
         warnings += helper_batch_warnings(program, path.steps)
     if any(s.role == "evaluation" for s in segments) and metrics_expr is None:

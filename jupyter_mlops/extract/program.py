@@ -16,7 +16,7 @@ from ..errors import CellWarning, DataflowError
 from ..notebook import Cell, Notebook
 from .dataflow import Statement, cell_statements, function_mutators
 from .display import is_display_only
-from .freeze import has_metrics, logged_metrics
+from .logged import has_metrics, logged_metrics
 from .metrics import is_metric_value, scalar_metric
 from .parameters import Parameter, parameters_of
 from .persistence import reloaded_model, saves_model

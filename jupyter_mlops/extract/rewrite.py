@@ -10,9 +10,20 @@ from __future__ import annotations
 import ast
 from typing import Callable, Optional
 
-from .freeze import STATISTICS, row_wise
 
 Span = tuple[int, int, str]
+#: Methods whose result summarises the whole batch.
+STATISTICS = frozenset({"median", "mean", "std", "var", "quantile", "mode", "min", "max"})
+
+
+def row_wise(call: ast.Call) -> bool:
+    """``df.mean(axis=1)``, and ``df.mean(1)``: axis is the first parameter of these methods
+    (not of ``quantile``, whose first is q)."""
+    axis = [k.value for k in call.keywords if k.arg == "axis"]
+    if not axis and call.args and getattr(call.func, "attr", "") != "quantile":
+        axis = call.args[:1]
+    return any(getattr(value, "value", None) in (1, "columns") for value in axis)
+
 
 
 def _offset(lines: list[str], line: int, col: int) -> int:
@@ -74,11 +85,28 @@ def statistic_calls(node: ast.AST) -> list[ast.Call]:
     return found
 
 
+def _refit_in_loop(node: ast.stmt) -> list[ast.Call]:
+    """``scaler.fit_transform(df[[col]])`` inside a loop: one transformer fit once per pass."""
+    if not isinstance(node, (ast.For, ast.While)):
+        return []
+    return [sub for sub in ast.walk(node) if isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute) and sub.func.attr == "fit_transform"
+            and isinstance(sub.func.value, ast.Name) and sub.args]
+
+
 def with_saved_statistics(text: str, state: str = "state") -> str:
     """``df["age"].median()`` -> ``state.median("age", df["age"])``: training computes and
-    saves it, scoring reuses the saved value (see the package's ``state.py``)."""
+    saves it, scoring reuses the saved value (see the package's ``state.py``). A transformer
+    refit in a loop is kept once per pass the same way: ``state.fit_transform("scaler",
+    scaler, df[[col]])``, by the columns it is fit on."""
     spans = []
-    for call in statistic_calls(parsed(text)):
+    node = parsed(text)
+    for call in _refit_in_loop(node):
+        receiver = call.func.value.id  # type: ignore[attr-defined]
+        arguments = [repr(receiver), receiver] + [segment(text, a) for a in call.args]
+        start, end = span(text, call)
+        spans.append((start, end, f"{state}.fit_transform({', '.join(arguments)})"))
+    for call in statistic_calls(node):
         subject = call.func.value  # type: ignore[attr-defined]
         arguments = [_statistic_key(text, subject), segment(text, subject)]
         arguments += [segment(text, a) for a in call.args]

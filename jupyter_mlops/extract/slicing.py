@@ -55,6 +55,7 @@ class _Walk:
                  constants: dict[str, str], loaded_by: int = -1) -> None:
         self.program = program
         self.loaded_by = loaded_by  # data cells up to here load the raw records
+        self.state = "state"  # the trained state's name: its calls are not fits
         self.need = need
         self.labels = labels
         self.constants = constants
@@ -122,7 +123,7 @@ class _Walk:
 
     def _transformed(self, position: int, piece: Piece, hit: set[str]) -> bool:
         del position
-        objects = fit_transformed(piece.statement.node, hit)
+        objects = fit_transformed(piece.statement.node, hit, self.state)
         if not objects:
             return False
         self._train(objects)
@@ -186,7 +187,7 @@ class _Walk:
 
     def _general(self, piece: Piece, hit: set[str]) -> None:
         node = piece.statement.node
-        parts = rewrite.parallel_parts(node)
+        parts = rewrite.parallel_parts(rewrite.parsed(piece.source))
         if parts and any(name not in hit for name, _ in parts):
             chosen = [(name, value) for name, value in parts if name in hit]
             text = "\n".join(f"{name} = {rewrite.segment(piece.source, value)}"
@@ -233,9 +234,9 @@ def _popped_label(node: ast.stmt, labels, constants) -> Optional[tuple[str, str]
 
 
 def scoring_path(program: Program, start: int, output: ast.expr, labels: tuple[str, ...],
-                 constants: dict[str, str]) -> ScoringPath:
+                 constants: dict[str, str], state: str = "state") -> ScoringPath:
     """Slice the training program back from ``output`` (read just before ``start``)."""
-    walk = _walked(program, start, output, labels, constants, -1)
+    walk = _walked(program, start, output, labels, constants, -1, state)
     # The data cells' statements before the first other step load the records (as
     # load_data does): the records arrive as they leave them.
     loaded_by = -1
@@ -244,14 +245,15 @@ def scoring_path(program: Program, start: int, output: ast.expr, labels: tuple[s
             break
         loaded_by = position
     if loaded_by >= 0:
-        walk = _walked(program, start, output, labels, constants, loaded_by)
+        walk = _walked(program, start, output, labels, constants, loaded_by, state)
     return _finished(program, start, output, walk)
 
 
 def _walked(program: Program, start: int, output: ast.expr, labels, constants,
-            loaded_by: int) -> "_Walk":
+            loaded_by: int, state: str) -> "_Walk":
     names = {n.id for n in ast.walk(output) if isinstance(n, ast.Name)}
     walk = _Walk(program, set(), labels, constants, loaded_by)
+    walk.state = state
     walk.aliases = [output.id] if isinstance(output, ast.Name) else []
     walk.require(names)
     for position in range(start - 1, -1, -1):

@@ -530,3 +530,12 @@ def test_evaluation_reading_the_scoring_cell_runs_it_in_training(notebook):
     assert (held_out.name, held_out.module, held_out.returns) == (
         "predict_held_out", "evaluate", ("preds",))
     assert plan.scoring.name == "predict"
+
+
+def test_a_transformer_fit_without_a_name_on_the_scoring_path_is_refused(notebook):
+    cells = [WINE, WINE_DATA, WINE_FEATURES,
+             ("featurization", "X = StandardScaler().fit_transform(X)"),
+             ("training", "model = LogisticRegression().fit(X, y)")]
+    with pytest.raises(DataflowError, match="without keeping it in a variable") as info:
+        plan_of(notebook, cells)
+    assert (info.value.cell.number, info.value.line) == (4, 1)
