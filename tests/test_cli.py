@@ -251,3 +251,29 @@ def test_ci_init_samples_pull_requests_only_with_a_sample_fraction_parameter(tmp
     steps = ci.workflow_steps(tmp_path / ".github" / "workflows" / "mlops.yml")
     sampled = [s for s in steps if "sample_fraction" in s["command"]]
     assert len(sampled) == 1 and "pull_request" in sampled[0]["if"]
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
+def test_a_damaged_store_exits_2_and_leaves_the_registry_untouched(tmp_path, monkeypatch,
+                                                                    capsys, how):
+    from jupyter_mlops.store import RunStore  # pylint: disable=import-outside-toplevel
+
+    from .store.test_db import damage  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(tmp_path / ".mlops")
+    for _ in range(40):
+        store.create_run("nb.ipynb", "sha", {"x": "y" * 200})
+    version = tmp_path / ".mlops" / "models" / "churn" / "1"
+    (version / "model").mkdir(parents=True)
+    (version / "model" / "model.pkl").write_bytes(b"the registered model")
+    damage(store.path, how)
+    for argv in (["runs", "list"], ["register", "latest", "--name", "churn"],
+                 ["models", "list"], ["runs", "show", "x"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "", (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(store.path) in err and "move it away" in err
+    assert sorted(p.name for p in version.rglob("*")) == ["model", "model.pkl"]
+    assert (version / "model" / "model.pkl").read_bytes() == b"the registered model"
