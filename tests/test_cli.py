@@ -277,3 +277,46 @@ def test_a_damaged_store_exits_2_and_leaves_the_registry_untouched(tmp_path, mon
         assert str(store.path) in err and "move it away" in err
     assert sorted(p.name for p in version.rglob("*")) == ["model", "model.pkl"]
     assert (version / "model" / "model.pkl").read_bytes() == b"the registered model"
+
+
+LONG = "n" * 300
+
+
+@pytest.mark.parametrize("argv, what", [
+    (["roles", "{tmp}/afile.txt/x.ipynb"], "a part of the path is a file"),
+    (["run", "{tmp}/afile.txt/x.ipynb"], "a part of the path is a file"),
+    (["roles", f"{{tmp}}/{LONG}.ipynb"], "File name too long"),
+    (["run", f"{{tmp}}/{LONG}.ipynb"], "File name too long"),
+    (["tag", f"{{tmp}}/{LONG}.ipynb", "1", "setup"], "File name too long"),
+    (["productionize", "{nb}", "--out", "{tmp}/afile.txt/o", "--no-execute"],
+     "is a file, not a folder"),
+    (["productionize", "{nb}", "--out", "/proc/x", "--no-execute"], "not writable"),
+    (["productionize", "{nb}", "--out", f"{{tmp}}/{LONG}", "--no-execute"],
+     "File name too long"),
+])
+def test_unusable_paths_are_one_line_exit_2(tmp_path, capsys, argv, what):
+    (tmp_path / "afile.txt").write_text("not a folder")
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path, nb=nb) for a in argv])
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and what in err, err
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--workers", "-3"],
+                                    ["--timeout", "-1"], ["--timeout", "0"],
+                                    ["--timeout", "inf"]])
+def test_run_refuses_nonsense_workers_and_timeouts(tmp_path, capsys, option):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(nb), *option])
+    assert info.value.code == 2 and option[0] in capsys.readouterr().err
+
+
+def test_hand_edited_output_is_bad_input_exit_2(tmp_path, capsys):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    out = tmp_path / "out"
+    assert run(capsys, "productionize", nb, "--out", out, "--no-execute", "--no-checks")[0] == 0
+    (out / "analysis" / "train.py").write_text("# mine\n")
+    code, _, err = run(capsys, "productionize", nb, "--out", out, "--no-execute")
+    assert code == 2 and "edited by hand" in err
+    assert run(capsys, "check", nb, "--out", out)[0] == 1  # the check itself fails: 1
