@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -43,27 +44,35 @@ def bound_to_parent(argv: Sequence[str]) -> list[str]:
 
 
 def process_token(pid: Optional[int] = None) -> Optional[str]:
-    """``"PID:START"`` for a live process (start time from psutil), None if it is gone."""
+    """``"PID:START@HOST"`` for a live process (start time from psutil), None if it is gone.
+    The start time tells a process from a later one that got the same pid."""
     import psutil  # pylint: disable=import-outside-toplevel  # an ipykernel dependency
 
     try:
         proc = psutil.Process(os.getpid() if pid is None else pid)
-        return f"{proc.pid}:{proc.create_time():.2f}"
+        return f"{proc.pid}:{proc.create_time():.2f}@{socket.gethostname()}"
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
 
 
+def is_local(token: Optional[str]) -> bool:
+    """Whether the process a token names runs on this machine."""
+    return str(token).rpartition("@")[2] == socket.gethostname()
+
+
 def is_alive(token: Optional[str]) -> bool:
-    """Whether the process a :func:`process_token` names still runs (not a zombie)."""
+    """Whether the process a :func:`process_token` names still runs (not a zombie). A
+    process on another machine cannot be checked from here: it counts as alive."""
     import psutil  # pylint: disable=import-outside-toplevel
 
+    if token and not is_local(token):
+        return True
     pid = token_pid(token)
     if pid is None:
         return False
     try:
         proc = psutil.Process(pid)
-        return (process_token(pid) == token
-                and proc.status() != psutil.STATUS_ZOMBIE)
+        return process_token(pid) == token and proc.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
@@ -79,7 +88,7 @@ def token_pid(token: Optional[str]) -> Optional[int]:
 def owned_dir(parent: Path, prefix: str) -> Path:
     """A new empty folder ``parent/PREFIX<pid>_<start>-<random>`` owned by this process."""
     parent.mkdir(parents=True, exist_ok=True)
-    token = (process_token() or str(os.getpid())).replace(":", "_")
+    token = (process_token() or str(os.getpid())).partition("@")[0].replace(":", "_")
     while True:
         path = parent / f"{prefix}{token}-{secrets.token_hex(4)}"
         try:
@@ -95,7 +104,7 @@ _OWNER = re.compile(r"(\d+)_(\d+(?:\.\d+)?)-[0-9a-f]+$")
 def owner_of(name: str, prefix: str) -> Optional[str]:
     """The owner token encoded in a folder name made by :func:`owned_dir`."""
     match = _OWNER.match(name[len(prefix):]) if name.startswith(prefix) else None
-    return f"{match[1]}:{match[2]}" if match else None
+    return f"{match[1]}:{match[2]}@{socket.gethostname()}" if match else None
 
 
 def sweep_abandoned(parent: Path, prefix: str) -> list[Path]:

@@ -374,6 +374,31 @@ class RunStore:
                            [(owner, run_id) for run_id in run_ids])
             db.execute("COMMIT")
 
+    def claim(self, run_id: str, owner: Optional[str]) -> bool:
+        """Move a queued run to running for ``owner``; False if it is no longer queued (it
+        was cancelled before it started)."""
+        with self.connect() as db:
+            changed = db.execute("UPDATE runs SET status = 'running', owner = ? "
+                                 "WHERE id = ? AND status = 'queued'", (owner, run_id))
+            return changed.rowcount == 1
+
+    def end_if_active(self, run_id: str, status: Status, record: dict) -> bool:
+        """End a run that has not ended yet (cancelled before it started, or lost with its
+        process); False when the run had recorded its own ending first."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT status, record FROM runs WHERE id = ?",
+                             (run_id,)).fetchone()
+            if row is None or not Status(row["status"]).active:
+                db.execute("ROLLBACK")
+                return False
+            merged = {**json.loads(row["record"]), **record}
+            db.execute("UPDATE runs SET status = ?, ended = ?, record = ? WHERE id = ?",
+                       (Status(status).value, time.time(), json.dumps(merged, default=str),
+                        run_id))
+            db.execute("COMMIT")
+            return True
+
     def set_progress(self, run_id: str, progress: dict) -> None:
         """Where a running job is (one short write per cell)."""
         with self.connect() as db:
