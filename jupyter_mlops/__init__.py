@@ -33,7 +33,9 @@ def __getattr__(name: str) -> Any:
 
 def _jupyter_server_extension_points() -> list[dict]:
     """How jupyter_server finds the extension (enabled by jupyter-config on install)."""
-    return [{"module": "jupyter_mlops.server"}]
+    from .server import MlopsExtension  # pylint: disable=import-outside-toplevel
+
+    return [{"module": "jupyter_mlops.server", "app": MlopsExtension}]
 
 
 def _jupyter_labextension_paths() -> list[dict]:

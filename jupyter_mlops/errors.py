@@ -92,6 +92,10 @@ class ConfigError(MlopsError):
     """A command-line option or ``[tool.jupyter-mlops]`` setting is invalid."""
 
 
+class UnknownError(ConfigError):
+    """A run, sweep or task the user named does not exist."""
+
+
 class OutputError(MlopsError):
     """The output directory cannot be written safely (hand edits, not ours, not a folder,
     not writable, ...): bad input, exit 2."""

@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, StoreError, UnknownError
 
 HOME_ENV = "JUPYTER_MLOPS_HOME"
 DB_NAME = "mlops.db"
@@ -443,11 +443,13 @@ class RunStore:
     def get(self, run_id: str) -> Run:
         """One run by id (or unique id prefix); ConfigError if unknown."""
         with self.connect() as db:
-            rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id",
-                              (run_id + "%",)).fetchall()
+            prefix = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
+                              (prefix + "%",)).fetchall()
             if len(rows) != 1:
+                kind = ConfigError if rows else UnknownError
                 known = "several runs match" if rows else "no such run"
-                raise ConfigError(f"{known}: {run_id!r} (see `jupyter mlops runs list`)")
+                raise kind(f"{known}: {run_id!r} (see `jupyter mlops runs list`)")
             return self._run(db, rows[0])
 
     def list(self, sweep_id: Optional[str] = None, limit: int = 50) -> list[Run]:
