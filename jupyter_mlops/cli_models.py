@@ -138,6 +138,7 @@ def serve(args: argparse.Namespace):
     import tempfile  # pylint: disable=import-outside-toplevel
 
     from .errors import ExecutionError  # pylint: disable=import-outside-toplevel
+    from .processes import bound_to_parent  # pylint: disable=import-outside-toplevel
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
     def stop(signum, frame):  # noqa: ARG001 - signal API
@@ -152,7 +153,8 @@ def serve(args: argparse.Namespace):
         env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
             [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         # Not `with Popen`: its exit waits for the child, which _stop must end first.
-        proc = subprocess.Popen(argv, cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
+        # bound to us: a kill -9 of `serve` takes its server down too
+        proc = subprocess.Popen(bound_to_parent(argv), cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
                                 stdout=subprocess.PIPE, text=True)
         try:
             listening = proc.stdout.readline()  # the server prints its address once bound
