@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -87,19 +86,28 @@ def test_forced_regeneration_is_byte_identical(built):
 
 
 def test_installed_package_trains_and_saves_the_model(built, tmp_path):
+    """pip installs the package with the interpreter running the tests, into a folder of its
+    own: in a virtualenv that is the virtualenv's pip and hatchling (a venv made from the base
+    interpreter would lack the build backend the test extras installed)."""
     nb, out, _ = built
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    str(out)], check=True, capture_output=True)
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                           "--no-build-isolation", "--disable-pip-version-check",
+                           "--target", str(target), str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
     model_dir = tmp_path / "model"
-    done = subprocess.run([python, "-m", "analysis.train", "--model-dir", str(model_dir),
+    env = dict(os.environ, PYTHONPATH=str(target))
+    done = subprocess.run([sys.executable, "-m", "analysis.train", "--model-dir", str(model_dir),
                            "--C", "0.25"], cwd=nb.parent, capture_output=True, text=True,
-                          check=False)
+                          env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert (model_dir / "model.pkl").is_file()
     assert json.loads((model_dir / "metrics.json").read_text())["accuracy"] > 0.8
+    # the installed copy ran, not the build folder
+    where = subprocess.run([sys.executable, "-c", "import analysis; print(analysis.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(target))
 
 
 def test_hand_edits_stop_productionize_and_fail_check(tmp_path):
