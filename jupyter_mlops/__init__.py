@@ -20,7 +20,7 @@ _LAZY = {
     "run": "jupyter_mlops.jobs.run",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY]  # noqa: PLE0604 - the keys are strings
 
 
 def __getattr__(name: str) -> Any:

@@ -166,7 +166,7 @@ def _say(message: str) -> None:
 
 def _cancel_on_sigterm() -> None:
     """SIGTERM cancels like Ctrl-C (and is remembered like it, see ``_Interrupts``)."""
-    def handler(signum, frame):  # noqa: ARG001 - signal API
+    def handler(signum, frame):
         raise KeyboardInterrupt
 
     current = signal.getsignal(signal.SIGINT)
@@ -357,13 +357,9 @@ def _configure_runs(p: argparse.ArgumentParser) -> None:
 def _reproduce(args: argparse.Namespace) -> Outcome:
     from .jobs.reproduce import reproduce
 
-    tolerances = {}
-    for item in args.tolerance or []:
-        name, _, value = item.partition("=")
-        try:
-            tolerances[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"--tolerance wants METRIC=ABS, got {item!r}") from None
+    from .tolerances import parse_tolerances
+
+    tolerances = parse_tolerances(args.tolerance, "METRIC=ABS")
     _cancel_on_sigterm()
     result = reproduce(_store(), args.run, tolerances, progress=_progress(args),
                        announce=lambda r: _say(f"run {r}"))
@@ -465,7 +461,7 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
 
-    def __call__(self, signum, frame):  # noqa: ARG001 - signal API
+    def __call__(self, signum, frame):
         self.seen = True
         raise KeyboardInterrupt
 
@@ -485,21 +481,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     interrupts = _Interrupts()
     interrupts.install()
+    error: Optional[MlopsError] = None
     try:
         outcome = args.handler(args)
     except KeyboardInterrupt:
         return _cancelled()
     except MlopsError as exc:
-        if interrupts.seen:
-            return _cancelled()
-        return _printed(lambda: _emit_error(exc, args.json), exc.exit_code)
+        error = exc
     except OSError as exc:  # a file the user named cannot be used: one line, bad input
-        if isinstance(exc, BrokenPipeError):
+        if isinstance(exc, BrokenPipeError) and not interrupts.seen:
             raise
-        if interrupts.seen:
-            return _cancelled()
         error = os_error(exc)
-        return _printed(lambda: _emit_error(error, args.json), error.exit_code)
     except Exception:  # pylint: disable=broad-exception-caught  # re-raised unless cancelled
         if interrupts.seen:
             return _cancelled()
@@ -507,6 +499,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if signal.getsignal(signal.SIGINT) is interrupts:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+    if interrupts.seen:
+        return _cancelled()
+    if error is not None:
+        return _printed(lambda: _emit_error(error, args.json), error.exit_code)
     return _printed(lambda: _emit(outcome, args.json), outcome.code)
 
 

@@ -108,14 +108,9 @@ def validate(args: argparse.Namespace):
     """``validate M VERSION``."""
     from .registry.lifecycle import validate as core  # pylint: disable=import-outside-toplevel
 
-    tolerances = {}
-    for item in args.tolerance or []:
-        name, _, value = item.partition("=")
-        try:
-            tolerances[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"--tolerance wants METRIC=CHANGE (e.g. accuracy=-0.01), "
-                              f"got {item!r}") from None
+    from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
+
+    tolerances = parse_tolerances(args.tolerance, "METRIC=CHANGE (e.g. accuracy=-0.01)")
     verdict = core(_store(), args.model, args.version, tolerances=tolerances,
                    data=Path(args.data) if args.data else None, progress=_say)
     return _outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
@@ -141,7 +136,7 @@ def serve(args: argparse.Namespace):
     from .processes import bound_to_parent  # pylint: disable=import-outside-toplevel
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
-    def stop(signum, frame):  # noqa: ARG001 - signal API
+    def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # like Ctrl-C: stop the server, remove the scratch

@@ -60,16 +60,16 @@ class JobLauncher(widgets.VBox):
 
     def _bar(self, values: dict):
         label = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
-        bar = widgets.IntProgress(value=0, min=0, max=1, description="",
+        progress = widgets.IntProgress(value=0, min=0, max=1, description="",
                                   layout=widgets.Layout(width="50%"))
         text = widgets.Label(f"{label}: starting", layout=widgets.Layout(width="auto"))
-        self.runs_box.children = (*self.runs_box.children, widgets.HBox([bar, text]))
+        self.runs_box.children = (*self.runs_box.children, widgets.HBox([progress, text]))
 
         def update(run) -> None:
             where = run.progress
             if where:
-                bar.max = where["total"]
-                bar.value = where["done"]
+                progress.max = where["total"]
+                progress.value = where["done"]
                 cell = f"cell {where['cell_number']}" if where["cell_number"] else "parameters"
                 text.value = f"{label}: {where['done']}/{where['total']} ({cell})"
             if run.status not in ("queued", "running"):

@@ -19,7 +19,7 @@ from ..store.db import Status
 from .run import execute_run
 
 
-def _cancel(signum, frame):  # noqa: ARG001 - signal API
+def _cancel(signum, frame):
     raise KeyboardInterrupt
 
 

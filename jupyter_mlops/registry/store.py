@@ -5,8 +5,9 @@ It shares the run store's SQLite database (schema 2 on). A version's files live 
 committed, in one ``BEGIN IMMEDIATE`` transaction that also allocates the version number: a
 kill at any point leaves either no version or a whole one, and concurrent registrations get
 distinct numbers. A version number is new to both the table and the folder: an existing
-version folder is never replaced (not even one a killed registration left). Stages are not stored as mutable state: they are read off the event log, so
-the log alone answers "which version was in production at that time".
+version folder is never replaced (not even one a killed registration left). Stages are not
+stored as mutable state: they are read off the event log, so the log alone answers "which
+version was in production at that time".
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ class MlopsHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001 - tornado's signature
+    def log_exception(self, typ, value, tb) -> None:
         """Our errors are answers, not server faults: one line in the log, no traceback."""
         if isinstance(value, MlopsError):
             self.log.info("%s %s: %s", self.request.method, self.request.path, value)
@@ -160,6 +160,7 @@ class RolesHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        """The notebook's cells with number, id, type and role."""
         from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
 
         nb = read_notebook(self.confined(self.get_query_argument("path", None)))
@@ -170,6 +171,7 @@ class RolesHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def put(self) -> None:
+        """Set (or clear) one cell's role in the notebook file."""
         from ..notebook import with_role  # pylint: disable=import-outside-toplevel
 
         change = self.body(SetRoleRequest)
@@ -183,6 +185,7 @@ class SuggestHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        """Proposed roles; nothing is written."""
         from ..extract.suggest import suggest_roles  # pylint: disable=import-outside-toplevel
         from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
 
@@ -196,6 +199,7 @@ class ParametersHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        """Names, defaults and types of the parameters cell."""
         from ..extract.plan import notebook_parameters  # pylint: disable=import-outside-toplevel
         from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
 
@@ -211,6 +215,7 @@ class ProductionizeHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
+        """202 with the task id, after the request was checked."""
         # pylint: disable=import-outside-toplevel
         from ..notebook import read_notebook
         from ..package.writer import OutputGuard
@@ -240,6 +245,7 @@ class TaskHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, task_id: str) -> None:
+        """The task's state; 404 once it expired."""
         task = self.tasks.get(task_id)
         if task is None:
             raise tornado.web.HTTPError(404, f"no task {task_id} (unknown, or finished long "
@@ -277,6 +283,7 @@ class RunsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
+        """The newest runs, with progress while they run."""
         from ..jobs.launch import reconcile  # pylint: disable=import-outside-toplevel
 
         def listed():
@@ -288,6 +295,7 @@ class RunsHandler(MlopsHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self) -> None:
+        """202 with the run or sweep id, after everything was checked."""
         from ..jobs.launch import start_job  # pylint: disable=import-outside-toplevel
 
         request = self.body(StartRunRequest)
@@ -305,6 +313,7 @@ class RunHandler(RunsHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:  # pylint: disable=arguments-differ
+        """One run with its whole record."""
         from ..jobs.launch import reconcile  # pylint: disable=import-outside-toplevel
 
         def found():
@@ -318,6 +327,7 @@ class RunHandler(RunsHandler):
     @tornado.web.authenticated
     @authorized
     async def delete(self, run_id: str) -> None:
+        """Cancel the run (or every unfinished run of a sweep)."""
         from ..jobs.launch import cancel_job  # pylint: disable=import-outside-toplevel
 
         cancelled = await asyncio.to_thread(lambda: cancel_job(self.store(), run_id))
