@@ -110,10 +110,8 @@ def test_installed_package_trains_and_saves_the_model(built, tmp_path):
     assert where.stdout.startswith(str(target))
 
 
-def test_hand_edits_stop_productionize_and_fail_check(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_hand_edits_stop_productionize_and_fail_check(messy_copy):
+    nb, out = messy_copy
     assert check(nb, out).ok
     target = out / "analysis" / "featurize.py"
     target.write_text(target.read_text() + "\n# tweak\n")
@@ -134,10 +132,8 @@ def test_check_without_output_is_stale(tmp_path):
         check(nb, tmp_path / "never")
 
 
-def test_bad_notebook_leaves_previous_output_untouched(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_bad_notebook_leaves_previous_output_untouched(tmp_path, messy_copy):
+    nb, out = messy_copy
     (out / "NOTES.md").write_text("mine")
     before = snapshot(out)
     broken = [c if c[0] != "training" else ("training", "model = (") for c in MESSY]
@@ -148,10 +144,8 @@ def test_bad_notebook_leaves_previous_output_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb", "out"]
 
 
-def test_user_files_survive_regeneration(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_user_files_survive_regeneration(messy_copy):
+    nb, out = messy_copy
     (out / "NOTES.md").write_text("mine")
     (out / "analysis" / "extra.py").write_text("X = 1\n")
     nb.write_text(nb.read_text().replace("C = 0.5", "C = 0.7"))
@@ -169,11 +163,10 @@ def test_refuses_to_replace_a_foreign_directory(tmp_path):
         productionize(nb, tmp_path / "out", execute=False)
 
 
-def test_no_execute_says_which_tests_are_left_out(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    result = productionize(nb, tmp_path / "out", execute=False)
+def test_no_execute_says_which_tests_are_left_out(messy_unrecorded):
+    root, result = messy_unrecorded
     assert result.ok and "test_equivalence.py" in result.left_out[0]
-    assert not (tmp_path / "out" / "tests" / "test_equivalence.py").exists()
+    assert not (root / "out" / "tests" / "test_equivalence.py").exists()
 
 
 def test_lint_findings_point_at_notebook_cells(tmp_path):
