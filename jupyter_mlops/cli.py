@@ -499,9 +499,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if signal.getsignal(signal.SIGINT) is interrupts:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    if interrupts.seen:
-        return _cancelled()
     if error is not None:
+        if interrupts.seen:  # the error is what the Ctrl-C or SIGTERM did
+            return _cancelled()
         return _printed(lambda: _emit_error(error, args.json), error.exit_code)
     return _printed(lambda: _emit(outcome, args.json), outcome.code)
 
