@@ -72,7 +72,7 @@ class JobLauncher(widgets.VBox):
                 progress.value = where["done"]
                 cell = f"cell {where['cell_number']}" if where["cell_number"] else "parameters"
                 text.value = f"{label}: {where['done']}/{where['total']} ({cell})"
-            if run.status not in ("queued", "running"):
+            if run.status in ("failed", "cancelled"):
                 text.value = f"{label}: {run.status}"
         return update
 
