@@ -20,7 +20,7 @@ _LAZY = {
     "run": "jupyter_mlops.jobs.run",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY]  # noqa: PLE0604 - the keys are strings
 
 
 def __getattr__(name: str) -> Any:
@@ -33,7 +33,9 @@ def __getattr__(name: str) -> Any:
 
 def _jupyter_server_extension_points() -> list[dict]:
     """How jupyter_server finds the extension (enabled by jupyter-config on install)."""
-    return [{"module": "jupyter_mlops.server"}]
+    from .server import MlopsExtension  # pylint: disable=import-outside-toplevel
+
+    return [{"module": "jupyter_mlops.server", "app": MlopsExtension}]
 
 
 def _jupyter_labextension_paths() -> list[dict]:

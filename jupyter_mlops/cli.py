@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ._version import __version__
 from .cli_models import configure as configure_lifecycle
-from .errors import ConfigError, MlopsError
+from .errors import ConfigError, MlopsError, os_error
 
 
 @dataclass
@@ -170,7 +170,7 @@ def _say(message: str) -> None:
 
 def _cancel_on_sigterm() -> None:
     """SIGTERM cancels like Ctrl-C (and is remembered like it, see ``_Interrupts``)."""
-    def handler(signum, frame):  # noqa: ARG001 - signal API
+    def handler(signum, frame):
         raise KeyboardInterrupt
 
     current = signal.getsignal(signal.SIGINT)
@@ -271,15 +271,39 @@ def _run(args: argparse.Namespace) -> Outcome:
                    list(outcome.warnings))
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0 (finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("notebook")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="a parameter value (a comma list makes a sweep)")
     p.add_argument("-f", "--file", help="YAML file of parameters")
     p.add_argument("-y", "--yaml", help="YAML string of parameters")
-    p.add_argument("--workers", type=int, default=1, help="parallel runs of a local sweep")
+    p.add_argument("--workers", type=_at_least_one, default=1,
+                   help="parallel runs of a local sweep (1 or more)")
     p.add_argument("--dask", metavar="ADDRESS", help="run the sweep on this Dask scheduler")
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--timeout", type=_positive_seconds, default=None,
+                   help="seconds allowed per cell (more than 0)")
     p.add_argument("--tracking", metavar="URI",
                    help="mirror runs to MLflow: mlflow://HOST:PORT (or $JUPYTER_MLOPS_TRACKING)")
     p.add_argument("--sweep-id", help=argparse.SUPPRESS)
@@ -329,7 +353,7 @@ def _runs(args: argparse.Namespace) -> Outcome:
 def _configure_runs(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["list", "show", "compare"])
     p.add_argument("run", nargs="*", help="run ids (or one sweep id for compare)")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=_at_least_one, default=50)
     p.add_argument("--metric", help="compare a sweep by this metric")
     p.add_argument("--ascending", action="store_true", help="lower metric is better")
 
@@ -337,13 +361,9 @@ def _configure_runs(p: argparse.ArgumentParser) -> None:
 def _reproduce(args: argparse.Namespace) -> Outcome:
     from .jobs.reproduce import reproduce
 
-    tolerances = {}
-    for item in args.tolerance or []:
-        name, _, value = item.partition("=")
-        try:
-            tolerances[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"--tolerance wants METRIC=ABS, got {item!r}") from None
+    from .tolerances import parse_tolerances
+
+    tolerances = parse_tolerances(args.tolerance, "METRIC=ABS")
     _cancel_on_sigterm()
     result = reproduce(_store(), args.run, tolerances, progress=_progress(args),
                        announce=lambda r: _say(f"run {r}"))
@@ -351,7 +371,7 @@ def _reproduce(args: argparse.Namespace) -> Outcome:
              + ("reproduced" if result.ok else "NOT reproduced")]
     if result.notebook_changed:
         lines.append("  the notebook changed since the original run")
-    lines += [f"  input changed: {c['path']}" for c in result.changed_inputs]
+    lines += [f"  input {c['change']}: {c['path']}" for c in result.changed_inputs]
     for row in result.metrics:
         lines.append(f"  {'ok ' if row['match'] else 'BAD'} {row['name']}: {row['original']} -> "
                      f"{row['rerun']} (tolerance {row['tolerance']})")
@@ -445,7 +465,7 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
 
-    def __call__(self, signum, frame):  # noqa: ARG001 - signal API
+    def __call__(self, signum, frame):
         self.seen = True
         raise KeyboardInterrupt
 
@@ -465,14 +485,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     interrupts = _Interrupts()
     interrupts.install()
+    error: Optional[MlopsError] = None
     try:
         outcome = args.handler(args)
     except KeyboardInterrupt:
         return _cancelled()
     except MlopsError as exc:
-        if interrupts.seen:
-            return _cancelled()
-        return _printed(lambda: _emit_error(exc, args.json), exc.exit_code)
+        error = exc
+    except OSError as exc:  # a file the user named cannot be used: one line, bad input
+        if isinstance(exc, BrokenPipeError) and not interrupts.seen:
+            raise
+        error = os_error(exc)
     except Exception:  # pylint: disable=broad-exception-caught  # re-raised unless cancelled
         if interrupts.seen:
             return _cancelled()
@@ -480,6 +503,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     finally:
         if signal.getsignal(signal.SIGINT) is interrupts:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+    if error is not None:
+        if interrupts.seen:  # the error is what the Ctrl-C or SIGTERM did
+            return _cancelled()
+        return _printed(lambda: _emit_error(error, args.json), error.exit_code)
     return _printed(lambda: _emit(outcome, args.json), outcome.code)
 
 

@@ -108,14 +108,9 @@ def validate(args: argparse.Namespace):
     """``validate M VERSION``."""
     from .registry.lifecycle import validate as core  # pylint: disable=import-outside-toplevel
 
-    tolerances = {}
-    for item in args.tolerance or []:
-        name, _, value = item.partition("=")
-        try:
-            tolerances[name] = float(value)
-        except ValueError:
-            raise ConfigError(f"--tolerance wants METRIC=CHANGE (e.g. accuracy=-0.01), "
-                              f"got {item!r}") from None
+    from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
+
+    tolerances = parse_tolerances(args.tolerance, "METRIC=CHANGE (e.g. accuracy=-0.01)")
     verdict = core(_store(), args.model, args.version, tolerances=tolerances,
                    data=Path(args.data) if args.data else None, progress=_say)
     return _outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
@@ -138,9 +133,10 @@ def serve(args: argparse.Namespace):
     import tempfile  # pylint: disable=import-outside-toplevel
 
     from .errors import ExecutionError  # pylint: disable=import-outside-toplevel
+    from .processes import bound_to_parent  # pylint: disable=import-outside-toplevel
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
-    def stop(signum, frame):  # noqa: ARG001 - signal API
+    def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # like Ctrl-C: stop the server, remove the scratch
@@ -152,7 +148,8 @@ def serve(args: argparse.Namespace):
         env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
             [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         # Not `with Popen`: its exit waits for the child, which _stop must end first.
-        proc = subprocess.Popen(argv, cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
+        # bound to us: a kill -9 of `serve` takes its server down too
+        proc = subprocess.Popen(bound_to_parent(argv), cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
                                 stdout=subprocess.PIPE, text=True)
         try:
             listening = proc.stdout.readline()  # the server prints its address once bound

@@ -7,6 +7,7 @@ understands. Adapters map the classes to exit codes (``cli.py``) and HTTP status
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -112,14 +113,30 @@ class ConfigError(MlopsError):
     """A command-line option or ``[tool.jupyter-mlops]`` setting is invalid."""
 
 
+class UnknownError(ConfigError):
+    """A run, sweep or task the user named does not exist."""
+
+
 class OutputError(MlopsError):
-    """The output directory cannot be written safely (hand edits, not ours, ...)."""
+    """The output directory cannot be written safely (hand edits, not ours, not a folder,
+    not writable, ...): bad input, exit 2."""
+
+
+class StaleOutputError(OutputError):
+    """The generated package no longer matches the notebook: the check failed, exit 1."""
 
     exit_code = 1
 
 
-class StaleOutputError(OutputError):
-    """The generated package no longer matches the notebook."""
+class StoreError(MlopsError):
+    """The run store (``.mlops/mlops.db``) is unreadable: empty, truncated or not SQLite.
+    Never replaced silently; the message says how to recover."""
+
+
+class StateError(MlopsError):
+    """The thing asked for is not in a state that allows it (cancel a finished run, ...)."""
+
+    exit_code = 1
 
 
 class ExecutionError(MlopsError):
@@ -152,3 +169,13 @@ class CheckFailed(MlopsError):
 
 class RecordingError(NotebookError):
     """The notebook failed while productionize executed it to record a sample."""
+
+
+def os_error(exc: OSError, what: str = "") -> MlopsError:
+    """An ``OSError`` on a file the user named, as one sentence (no traceback, exit 2):
+    ``x.ipynb/y.ipynb: Not a directory``. ``what`` says what the file was for."""
+    reason = exc.strerror or type(exc).__name__
+    if what:
+        reason = f"{what}: {reason}"
+    name = exc.filename if exc.filename is not None else None
+    return MlopsError(reason, path=None if name is None else os.fsdecode(name))

@@ -186,6 +186,12 @@ def read_notebook(path: PathLike) -> Notebook:
         raise NotebookNotFound("is a directory, not a notebook", path=shown) from None
     except PermissionError:
         raise NotebookError("cannot be read (permission denied)", path=shown) from None
+    except NotADirectoryError:
+        raise NotebookNotFound("no such notebook (a part of the path is a file, not a "
+                               "folder)", path=shown) from None
+    except (OSError, ValueError) as exc:  # name too long, NUL in the name, I/O error, ...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NotebookError(f"cannot be read ({reason})", path=shown) from None
     return parse_notebook(data, shown)
 
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .errors import StaleOutputError
 from .package.writer import (MANIFEST, OutputGuard, edited_files, missing_files, read_manifest,
-                             sha256_text, staging_dir, swap_in, write_files)
+                             recover_interrupted_swap, sha256_text, staging_dir, swap_in,
+                             write_files)
 from .quality.lint import LintReport, run_pylint
 from .quality.testing import SuiteReport, read_junit, run_pytest
 
@@ -350,6 +351,7 @@ def check(notebook: PathLike, out: Optional[PathLike] = None) -> CheckStatus:
 
     nb = read_notebook(notebook)
     out_dir = Path(out) if out is not None else default_out(notebook)
+    recover_interrupted_swap(out_dir)  # a swap killed half done: the old tree comes back
     manifest = read_manifest(out_dir)
     if manifest is None:
         raise StaleOutputError(

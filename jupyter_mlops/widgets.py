@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+import time
 from typing import Optional
 
 import ipywidgets as widgets
@@ -23,11 +24,12 @@ class JobLauncher(widgets.VBox):
     metrics table when the runs are done. A comma list in a field makes a sweep."""
 
     def __init__(self, notebook: os.PathLike, *, workers: int = 2,
-                 home: Optional[os.PathLike] = None) -> None:
+                 home: Optional[os.PathLike] = None, poll_seconds: float = 0.5) -> None:
         from .extract.plan import notebook_parameters  # pylint: disable=import-outside-toplevel
         from .notebook import read_notebook  # pylint: disable=import-outside-toplevel
 
         self.notebook, self.workers, self.home = notebook, workers, home
+        self.poll_seconds = poll_seconds
         parameters = notebook_parameters(read_notebook(notebook))
         self.defaults = {p.name: p.default.strip("'\"") for p in parameters}
         # labels as wide as the longest name, so the inputs line up and no name is cut
@@ -58,20 +60,25 @@ class JobLauncher(widgets.VBox):
 
     def _bar(self, values: dict):
         label = ", ".join(f"{k}={v}" for k, v in values.items()) or "defaults"
-        bar = widgets.IntProgress(value=0, min=0, max=1, description="",
+        progress = widgets.IntProgress(value=0, min=0, max=1, description="",
                                   layout=widgets.Layout(width="50%"))
         text = widgets.Label(f"{label}: starting", layout=widgets.Layout(width="auto"))
-        self.runs_box.children = (*self.runs_box.children, widgets.HBox([bar, text]))
+        self.runs_box.children = (*self.runs_box.children, widgets.HBox([progress, text]))
 
-        def update(where) -> None:
-            bar.max = where.total
-            bar.value = where.done
-            cell = f"cell {where.cell_number}" if where.cell_number else "parameters"
-            text.value = f"{label}: {where.done}/{where.total} ({cell})"
+        def update(run) -> None:
+            where = run.progress
+            if where:
+                progress.max = where["total"]
+                progress.value = where["done"]
+                cell = f"cell {where['cell_number']}" if where["cell_number"] else "parameters"
+                text.value = f"{label}: {where['done']}/{where['total']} ({cell})"
+            if run.status in ("failed", "cancelled"):
+                text.value = f"{label}: {run.status}"
         return update
 
     def start(self, wait: bool = False) -> None:
-        """Start the job (or sweep) in a background thread; ``wait`` blocks until done."""
+        """Start the job (or sweep) in worker processes and follow it from the run store in
+        a background thread; ``wait`` blocks until every run has ended."""
         self.button.disabled = True
         self.runs_box.children = ()
         self.table.value = ""
@@ -82,13 +89,25 @@ class JobLauncher(widgets.VBox):
             self.thread.join()
 
     def _work(self, values: dict) -> None:
-        from .jobs.sweep import run_sweep  # pylint: disable=import-outside-toplevel
+        # pylint: disable=import-outside-toplevel
+        from .jobs.launch import reconcile, start_job
+        from .store import RunStore
 
         try:
-            # One code path: a single run is a sweep of one, with its own progress bar.
-            outcome = run_sweep(self.notebook, values, workers=self.workers, home=self.home,
-                                progress_for=self._bar)
-            self.runs = list(outcome.runs)
+            # The core starts the runs (a sweep when a value is a comma list) in their own
+            # processes; progress and results are read from the run store, like the server.
+            launched = start_job(self.notebook, values, workers=self.workers, home=self.home)
+            store = RunStore(launched.home)
+            runs = [store.get(r) for r in launched.run_ids]
+            bars = {run.id: self._bar(run.parameters) for run in runs}
+            while True:
+                runs = reconcile(store, [store.get(r) for r in launched.run_ids])
+                for run in runs:
+                    bars[run.id](run)
+                if all(run.status not in ("queued", "running") for run in runs):
+                    break
+                time.sleep(self.poll_seconds)
+            self.runs = runs
             self.table.value = metrics_table(self.runs)
         except MlopsError as exc:
             self.message.value = f"<b>Error:</b> {html.escape(str(exc))}"

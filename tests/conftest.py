@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -85,6 +86,27 @@ MESSY = [
                    "           'f1': f1_score(y_test, predictions)}\nmetrics"),
     (None, "plt.bar(list(metrics), list(metrics.values()))"),
 ]
+
+
+@pytest.fixture(scope="session")
+def messy_unrecorded(tmp_path_factory):
+    """MESSY productionized once per test session (per xdist worker): no recording run, with
+    pylint and the generated tests. Tests take a private copy (``messy_copy``)."""
+    from jupyter_mlops.productionize import productionize  # pylint: disable=C0415
+
+    root = tmp_path_factory.mktemp("messy-unrecorded")
+    nb = write_notebook(root / "analysis.ipynb", MESSY)
+    return root, productionize(nb, root / "out", execute=False)
+
+
+@pytest.fixture
+def messy_copy(messy_unrecorded, tmp_path):
+    """``tmp_path/analysis.ipynb`` and its package ``tmp_path/out``, copied byte for byte from
+    the session's build (so productionize sees it as its own, cached, output)."""
+    root, _ = messy_unrecorded
+    shutil.copy2(root / "analysis.ipynb", tmp_path / "analysis.ipynb")
+    shutil.copytree(root / "out", tmp_path / "out", symlinks=True)
+    return tmp_path / "analysis.ipynb", tmp_path / "out"
 
 
 def free_port() -> int:

@@ -11,8 +11,15 @@ FORBIDDEN = ("tornado", "jupyter_server", "ipywidgets", "argparse", "jupyter_mlo
              "jupyter_mlops.server", "jupyter_mlops.widgets")
 
 
+#: jupyter_server's registration hook: the one place the package root names its server
+#: extension app (as jupyter-scheduler does), imported only when a server asks for it.
+HOOKS = {"_jupyter_server_extension_points"}
+
+
 def _imports(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    for hook in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name in HOOKS]:
+        hook.body = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)

@@ -251,3 +251,72 @@ def test_ci_init_samples_pull_requests_only_with_a_sample_fraction_parameter(tmp
     steps = ci.workflow_steps(tmp_path / ".github" / "workflows" / "mlops.yml")
     sampled = [s for s in steps if "sample_fraction" in s["command"]]
     assert len(sampled) == 1 and "pull_request" in sampled[0]["if"]
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
+def test_a_damaged_store_exits_2_and_leaves_the_registry_untouched(tmp_path, monkeypatch,
+                                                                    capsys, how):
+    from jupyter_mlops.store import RunStore  # pylint: disable=import-outside-toplevel
+
+    from .store.test_db import damage  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(tmp_path / ".mlops")
+    for _ in range(40):
+        store.create_run("nb.ipynb", "sha", {"x": "y" * 200})
+    version = tmp_path / ".mlops" / "models" / "churn" / "1"
+    (version / "model").mkdir(parents=True)
+    (version / "model" / "model.pkl").write_bytes(b"the registered model")
+    damage(store.path, how)
+    for argv in (["runs", "list"], ["register", "latest", "--name", "churn"],
+                 ["models", "list"], ["runs", "show", "x"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and out == "", (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert str(store.path) in err and "move it away" in err
+    assert sorted(p.name for p in version.rglob("*")) == ["model", "model.pkl"]
+    assert (version / "model" / "model.pkl").read_bytes() == b"the registered model"
+
+
+LONG = "n" * 300
+
+
+@pytest.mark.parametrize("argv, what", [
+    (["roles", "{tmp}/afile.txt/x.ipynb"], "a part of the path is a file"),
+    (["run", "{tmp}/afile.txt/x.ipynb"], "a part of the path is a file"),
+    (["roles", f"{{tmp}}/{LONG}.ipynb"], "File name too long"),
+    (["run", f"{{tmp}}/{LONG}.ipynb"], "File name too long"),
+    (["tag", f"{{tmp}}/{LONG}.ipynb", "1", "setup"], "File name too long"),
+    (["productionize", "{nb}", "--out", "{tmp}/afile.txt/o", "--no-execute"],
+     "is a file, not a folder"),
+    (["productionize", "{nb}", "--out", "/proc/x", "--no-execute"], "not writable"),
+    (["productionize", "{nb}", "--out", f"{{tmp}}/{LONG}", "--no-execute"],
+     "File name too long"),
+])
+def test_unusable_paths_are_one_line_exit_2(tmp_path, capsys, argv, what):
+    (tmp_path / "afile.txt").write_text("not a folder")
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path, nb=nb) for a in argv])
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and what in err, err
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--workers", "-3"],
+                                    ["--timeout", "-1"], ["--timeout", "0"],
+                                    ["--timeout", "inf"]])
+def test_run_refuses_nonsense_workers_and_timeouts(tmp_path, capsys, option):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(nb), *option])
+    assert info.value.code == 2 and option[0] in capsys.readouterr().err
+
+
+def test_hand_edited_output_is_bad_input_exit_2(tmp_path, capsys):
+    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
+    out = tmp_path / "out"
+    assert run(capsys, "productionize", nb, "--out", out, "--no-execute", "--no-checks")[0] == 0
+    (out / "analysis" / "train.py").write_text("# mine\n")
+    code, _, err = run(capsys, "productionize", nb, "--out", out, "--no-execute")
+    assert code == 2 and "edited by hand" in err
+    assert run(capsys, "check", nb, "--out", out)[0] == 1  # the check itself fails: 1

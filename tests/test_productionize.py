@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
@@ -87,25 +86,32 @@ def test_forced_regeneration_is_byte_identical(built):
 
 
 def test_installed_package_trains_and_saves_the_model(built, tmp_path):
+    """pip installs the package with the interpreter running the tests, into a folder of its
+    own: in a virtualenv that is the virtualenv's pip and hatchling (a venv made from the base
+    interpreter would lack the build backend the test extras installed)."""
     nb, out, _ = built
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    str(out)], check=True, capture_output=True)
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                           "--no-build-isolation", "--disable-pip-version-check",
+                           "--target", str(target), str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
     model_dir = tmp_path / "model"
-    done = subprocess.run([python, "-m", "analysis.train", "--model-dir", str(model_dir),
+    env = dict(os.environ, PYTHONPATH=str(target))
+    done = subprocess.run([sys.executable, "-m", "analysis.train", "--model-dir", str(model_dir),
                            "--C", "0.25"], cwd=nb.parent, capture_output=True, text=True,
-                          check=False)
+                          env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert (model_dir / "model.pkl").is_file()
     assert json.loads((model_dir / "metrics.json").read_text())["accuracy"] > 0.8
+    # the installed copy ran, not the build folder
+    where = subprocess.run([sys.executable, "-c", "import analysis; print(analysis.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(target))
 
 
-def test_hand_edits_stop_productionize_and_fail_check(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_hand_edits_stop_productionize_and_fail_check(messy_copy):
+    nb, out = messy_copy
     assert check(nb, out).ok
     target = out / "analysis" / "featurize.py"
     target.write_text(target.read_text() + "\n# tweak\n")
@@ -126,10 +132,8 @@ def test_check_without_output_is_stale(tmp_path):
         check(nb, tmp_path / "never")
 
 
-def test_bad_notebook_leaves_previous_output_untouched(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_bad_notebook_leaves_previous_output_untouched(tmp_path, messy_copy):
+    nb, out = messy_copy
     (out / "NOTES.md").write_text("mine")
     before = snapshot(out)
     broken = [c if c[0] != "training" else ("training", "model = (") for c in MESSY]
@@ -140,10 +144,8 @@ def test_bad_notebook_leaves_previous_output_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb", "out"]
 
 
-def test_user_files_survive_regeneration(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    out = tmp_path / "out"
-    productionize(nb, out, execute=False)
+def test_user_files_survive_regeneration(messy_copy):
+    nb, out = messy_copy
     (out / "NOTES.md").write_text("mine")
     (out / "analysis" / "extra.py").write_text("X = 1\n")
     nb.write_text(nb.read_text().replace("C = 0.5", "C = 0.7"))
@@ -161,11 +163,10 @@ def test_refuses_to_replace_a_foreign_directory(tmp_path):
         productionize(nb, tmp_path / "out", execute=False)
 
 
-def test_no_execute_says_which_tests_are_left_out(tmp_path):
-    nb = write_notebook(tmp_path / "analysis.ipynb", MESSY)
-    result = productionize(nb, tmp_path / "out", execute=False)
+def test_no_execute_says_which_tests_are_left_out(messy_unrecorded):
+    root, result = messy_unrecorded
     assert result.ok and "test_equivalence.py" in result.left_out[0]
-    assert not (tmp_path / "out" / "tests" / "test_equivalence.py").exists()
+    assert not (root / "out" / "tests" / "test_equivalence.py").exists()
 
 
 def test_lint_findings_point_at_notebook_cells(tmp_path):

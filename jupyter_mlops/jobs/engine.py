@@ -22,7 +22,7 @@ class ProgressEngine(NBClientEngine):
     """papermill's nbclient engine plus a progress callback (``mlops_progress=``)."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):  # pylint: disable=arguments-differ
         callback: Optional[ProgressCallback] = kwargs.pop("mlops_progress", None)
         numbers: dict = kwargs.pop("mlops_cell_numbers", {})
         if callback is not None:

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import platform
+import re
 import stat
 import subprocess
 import sys
@@ -21,7 +22,25 @@ from typing import Any, Optional
 from ..notebook import Notebook
 from ..tracking import CODE_SUFFIXES, INPUTS_FILE
 
-MAX_DIFF_BYTES = 1_000_000
+#: The uncommitted diff is kept up to this many characters (it goes into every run record
+#: and GET runs/{id}); the rest is cut with a note saying how much.
+MAX_DIFF_CHARS = 100_000
+#: Diff lines that look like credentials: replaced whole, never stored.
+SECRETS = tuple(re.compile(pattern) for pattern in (
+    r"-----BEGIN [A-Z ]*PRIVATE KEY",
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key id
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+    r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack
+    r"\bsk-[A-Za-z0-9_-]{20,}",  # OpenAI-style API keys
+    r"\bAIza[0-9A-Za-z_-]{30,}",  # Google API keys
+    r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}",
+    r"://[^/\s:@]+:[^/\s@]+@",  # user:password@ in a URL
+    r"(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|credential|auth)[\w-]*[\"']?\s*[:=]+\s*(?:[\"'][^\"'\s]{4,}"
+    r"|[A-Za-z0-9+/_.-]{8,}(?![\w(\[.]))",
+))
+REDACTED = "[redacted by jupyter-mlops: this line looks like a credential]"
 MAX_NAME_CHARS = 4096  # longer strings in the code are not file names
 
 #: A regular file's identity and state: inode, size, mtime in ns (a write changes one of them).
@@ -55,10 +74,29 @@ def git_state(folder: Path) -> dict:
     if commit is None:
         return {"commit": None, "dirty": None, "diff": None}
     status = _git(folder, "status", "--porcelain") or ""
-    diff = _git(folder, "diff", "HEAD") or ""
-    return {"commit": commit.strip(), "dirty": bool(status.strip()),
-            "diff": diff[:MAX_DIFF_BYTES], "untracked": [
+    diff, redacted = redact_secrets(_git(folder, "diff", "HEAD") or "")
+    if len(diff) > MAX_DIFF_CHARS:
+        diff = (diff[:MAX_DIFF_CHARS] + f"\n[diff cut by jupyter-mlops: {MAX_DIFF_CHARS} of "
+                f"{len(diff)} characters kept]\n")
+    return {"commit": commit.strip(), "dirty": bool(status.strip()), "diff": diff,
+            "diff_redacted_lines": redacted, "untracked": [
                 line[3:] for line in status.splitlines() if line.startswith("??")][:200]}
+
+
+def redact_secrets(diff: str) -> tuple[str, int]:
+    """``diff`` with every line that looks like a credential (a private key, an AWS, GitHub,
+    Slack or API key, a bearer token, ``user:password@`` in a URL, ``password = "..."``)
+    replaced whole, keeping its ``+``/``-`` marker; and how many lines were replaced."""
+    lines, count = [], 0
+    for line in diff.splitlines(keepends=True):
+        if any(pattern.search(line) for pattern in SECRETS):
+            marker = line[0] if line[:1] in "+- " and not line.startswith(("+++", "---")) \
+                else ""
+            lines.append(f"{marker}{REDACTED}\n")
+            count += 1
+        else:
+            lines.append(line)
+    return "".join(lines), count
 
 
 def environment() -> dict:

@@ -42,11 +42,16 @@ class Reproduction:
 
 
 def _input_changes(original: Run) -> list[dict]:
+    """Recorded inputs that are no longer as they were: ``change`` is "missing" (the file is
+    gone) or "changed" (its sha256 differs)."""
     changes = []
     for item in original.record.get("inputs", []):
-        now = sha256_file(Path(item["path"]))
+        path = Path(item["path"])
+        now = sha256_file(path)
         if now != item.get("sha256"):
-            changes.append({"path": item["path"], "recorded": item.get("sha256"), "now": now})
+            missing = now is None and not path.exists()
+            changes.append({"path": item["path"], "recorded": item.get("sha256"), "now": now,
+                            "change": "missing" if missing else "changed"})
     return changes
 
 

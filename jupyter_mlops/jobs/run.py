@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 from ..errors import ConfigError
 from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
+from ..processes import process_token
 from ..store import Run, RunStore, find_home
 from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV, excluded_roots
 from .lineage import cell_hashes, environment, git_state, named_files, recorded_inputs
@@ -134,12 +135,17 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
                 sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
                 timeout: Optional[float] = None,
                 announce: Optional[Callable[[str], None]] = None,
-                tracking: Optional[str] = None) -> Run:
+                tracking: Optional[str] = None, run_id: Optional[str] = None) -> Run:
     """Run the notebook with papermill as a recorded job; always returns the final record.
 
-    ``tracking`` is an MLflow tracking URI the finished run is mirrored to.
+    ``tracking`` is an MLflow tracking URI the finished run is mirrored to. ``run_id`` is a
+    run already recorded as queued (``launch.start_job``); else a new one is recorded. This
+    process is recorded as the run's owner, and its progress goes to the store at each cell,
+    so any process (the server, the widget, ``cancel_job``) can follow and cancel it.
     """
-    run_id = store.create_run(_shown_path(nb_path, store), nb.sha256, values, sweep_id)
+    if run_id is None:
+        run_id = store.create_run(shown_path(nb_path, store), nb.sha256, values, sweep_id)
+    store.set_owner([run_id], process_token())
     if announce is not None:
         announce(run_id)
     run_dir = store.run_dir(run_id)
@@ -153,6 +159,10 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
 
     def track(where: Progress) -> None:
         current["cell_id"] = where.cell_id
+        store.set_progress(run_id, {"done": where.done, "total": where.total,
+                                    "cell_number": where.cell_number,
+                                    "cell_id": where.cell_id,
+                                    "finished": where.finished_cell})
         if progress is not None:
             progress(where)
 
@@ -218,7 +228,7 @@ def _mirror(store: RunStore, run: Run, uri: str) -> Run:
     return store.get(run.id)
 
 
-def _shown_path(nb_path: Path, store: RunStore) -> str:
+def shown_path(nb_path: Path, store: RunStore) -> str:
     """The notebook relative to the project (the store's parent) when it is inside it."""
     try:
         return nb_path.relative_to(store.home.parent).as_posix()

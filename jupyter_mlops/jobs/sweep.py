@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import ConfigError
+from ..processes import bound_to_parent
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
 from .progress import ProgressCallback
@@ -59,7 +60,8 @@ def _argv(notebook: Path, values: dict, sweep_id: str, tracking: Optional[str]) 
 def run_one(argv: list[str], home: str) -> str:
     """Run one sweep member as a subprocess (locally or inside a Dask worker); its run id."""
     env = dict(os.environ, **{HOME_ENV: home})
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(bound_to_parent(argv), capture_output=True, text=True, env=env,
+                          check=False)
     try:
         return json.loads(done.stdout)["id"]
     except (ValueError, KeyError):

@@ -52,7 +52,7 @@ def environment(
             continue
         bare = match.group(0) == requirement
         pins[key] = f"{requirement}=={installed[key]}" if bare and key in installed else requirement
-    return Environment(python or "%d.%d.%d" % sys.version_info[:3],
+    return Environment(python or ".".join(map(str, sys.version_info[:3])),
                        tuple(pins[k] for k in sorted(pins)))
 
 

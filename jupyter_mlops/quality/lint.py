@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from ..errors import CheckFailed
+from ..processes import bound_to_parent
 
 if TYPE_CHECKING:
     from ..notebook import Notebook
@@ -72,8 +73,8 @@ def _fail_under(rcfile: Path) -> float:
 def run_pylint(root: Path, package: str, nb: "Notebook",
                line_maps: dict[str, dict[int, tuple[int, int]]]) -> LintReport:
     """pylint with the package's own ``.pylintrc``, run from ``root``."""
-    command = [sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
-               "--output-format=json2", "--persistent=n", package]
+    command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
+                               "--output-format=json2", "--persistent=n", package])
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     try:
         data = json.loads(result.stdout)

@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..processes import bound_to_parent
+
 VOLATILE = ("time", "timestamp", "hostname")
 
 
@@ -75,8 +77,8 @@ def run_pytest(root: Path, junit: Path, timeout: int = 1800) -> SuiteReport:
     env.pop("PYTEST_ADDOPTS", None)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark",
                f"--junitxml={junit}", "-o", "junit_family=xunit2", "tests"]
-    subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False,
-                   timeout=timeout)
+    subprocess.run(bound_to_parent(command), cwd=root, env=env, capture_output=True, text=True,
+                   check=False, timeout=timeout)
     if not junit.exists():
         return SuiteReport(0, 0, 1, 0, (CaseResult("pytest", "error", "pytest did not run"),))
     _normalise(junit)

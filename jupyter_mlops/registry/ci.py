@@ -129,8 +129,8 @@ def _github(items: list[Step], notebook: str, notes: list[str]) -> str:
         "env": {"JUPYTER_MLOPS_ACTOR": "ci", "PYTHONUNBUFFERED": "1"},
         "jobs": {"mlops": {"runs-on": "ubuntu-latest", "steps": job_steps}},
     }
-    return _head("github", notebook, notes) + yaml.safe_dump(workflow, sort_keys=False, width=100).replace(
-        "pull_request: null", "pull_request:")
+    text = yaml.safe_dump(workflow, sort_keys=False, width=100)
+    return _head("github", notebook, notes) + text.replace("pull_request: null", "pull_request:")
 
 
 def _azure(items: list[Step], notebook: str, notes: list[str]) -> str:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
+from ..processes import bound_to_parent, owned_dir, sweep_abandoned
 from ..store import Run, RunStore
 from . import inpackage
 from .store import ModelVersion, Registry, check_name
@@ -34,8 +34,6 @@ MODEL_DIR = "model"
 #: A retrained metric may differ from the run's by this much (absolute) before we refuse.
 RETRAIN_TOLERANCE = 1e-6
 STAGING = ".staging-"
-#: A staging folder this old belongs to a registration that was killed.
-STALE_STAGING_SECONDS = 6 * 3600
 
 
 def _quiet(_: str) -> None:
@@ -51,8 +49,9 @@ def package_python(package_dir: Path, argv: list[str], *, cwd: Path,
         [str(package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     if model_dir is not None:
         env["MODEL_DIR"] = str(model_dir)
-    done = subprocess.run([python or sys.executable, *argv], cwd=cwd, env=env, text=True,
-                          capture_output=True, timeout=timeout, check=False)
+    done = subprocess.run(bound_to_parent([python or sys.executable, *argv]), cwd=cwd,
+                          env=env, text=True, capture_output=True, timeout=timeout,
+                          check=False)
     if done.returncode != 0:
         raise ExecutionError(f"`python {' '.join(argv[:3])}` failed in {package_dir}:\n"
                              + done.stderr.strip()[-1500:])
@@ -129,9 +128,8 @@ def register(store: RunStore, run_ref: str, name: str,
         raise ConfigError(f"{nb_path.name} changed since run {run.id}: run it again "
                           "(`jupyter mlops run`) and register that run", path=str(nb_path))
     registry = Registry(store)
-    registry.root.mkdir(parents=True, exist_ok=True)
-    _sweep_stale_staging(registry.root)
-    staged = Path(tempfile.mkdtemp(prefix=STAGING, dir=registry.root))
+    sweep_abandoned(registry.root, STAGING)  # left by registrations that were killed
+    staged = owned_dir(registry.root, STAGING)
     try:
         progress("productionizing the notebook the run executed")
         result = productionize(nb_path, staged / PACKAGE_DIR, progress=progress)
@@ -198,15 +196,6 @@ def _sample_predictions(package_dir: Path, package: str, model_dir: Path,
         raise CheckFailed("the registered model cannot score the recorded sample: "
                           + str(answer.get("error", answer))[:500])
     return answer["predictions"]
-
-
-def _sweep_stale_staging(root: Path) -> None:
-    for folder in root.glob(STAGING + "*"):
-        try:
-            if time.time() - folder.stat().st_mtime > STALE_STAGING_SECONDS:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def _check_retrained(run: Run, metrics: dict) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
+from ..processes import bound_to_parent
 from ..store import RunStore
 from .lifecycle import MODEL_DIR, PACKAGE_DIR, package_python
 from .store import Registry
@@ -124,7 +125,8 @@ def running_server(target: Target, model_dir: Path, python: Optional[str] = None
     """Start the server on a free port, wait for ``/health``; stop it afterwards."""
     port = free_port()
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(serve_argv(target, port, python), cwd=target.notebook_dir,
+        proc = subprocess.Popen(bound_to_parent(serve_argv(target, port, python)),
+                                cwd=target.notebook_dir,
                                 env=_server_env(target, model_dir), stdout=subprocess.DEVNULL,
                                 stderr=log)
         url = f"http://{HOST}:{port}"

@@ -1,11 +1,13 @@
 """The model registry: versions with their lineage, and an append-only audit log of events.
 
-It shares the run store's SQLite database (schema 2). A version's files live under
+It shares the run store's SQLite database (schema 2 on). A version's files live under
 ``.mlops/models/<name>/<version>/`` and are moved into place before the row that names them is
 committed, in one ``BEGIN IMMEDIATE`` transaction that also allocates the version number: a
 kill at any point leaves either no version or a whole one, and concurrent registrations get
-distinct numbers. Stages are not stored as mutable state: they are read off the event log, so
-the log alone answers "which version was in production at that time".
+distinct numbers. A version number is new to both the table and the folder: an existing
+version folder is never replaced (not even one a killed registration left). Stages are not
+stored as mutable state: they are read off the event log, so the log alone answers "which
+version was in production at that time".
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import getpass
 import json
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,13 +84,13 @@ class Registry:
         with self.store.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                version = db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions "
-                                     "WHERE name = ?", (name,)).fetchone()[0]
+                version = max(db.execute("SELECT COALESCE(MAX(version), 0) FROM "
+                                         "model_versions WHERE name = ?",
+                                         (name,)).fetchone()[0],
+                              self._highest_folder(name)) + 1
                 final = self.root / name / str(version)
-                if final.exists():  # left by a registration killed before its commit
-                    shutil.rmtree(final)
                 final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, final)
+                os.rename(staged, final)  # a new number: no folder is ever replaced
                 now = time.time()
                 db.execute("INSERT INTO model_versions (name, version, run_id, created, path, "
                            "record) VALUES (?, ?, ?, ?, ?, ?)",
@@ -104,6 +105,16 @@ class Registry:
                 db.execute("ROLLBACK")
                 raise
         return self.get(name, version)
+
+    def _highest_folder(self, name: str) -> int:
+        """The highest version number that has a folder, committed or not: a folder left by
+        a registration killed before its commit (or from a store that was lost) keeps its
+        number, so it is never replaced."""
+        try:
+            numbers = [int(p.name) for p in (self.root / name).iterdir() if p.name.isdigit()]
+        except OSError:
+            return 0
+        return max(numbers, default=0)
 
     @staticmethod
     def _event(db, model: str, version: Optional[int], action: str, stage: Optional[str],

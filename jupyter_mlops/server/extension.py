@@ -1,21 +1,54 @@
-"""Registering the handlers with a Jupyter server."""
+"""The jupyter_server extension app: routes under ``/mlops/api/`` and what an operator tunes.
+
+Configure it like any Jupyter app, e.g. in ``jupyter_server_config.py``::
+
+    c.MlopsExtension.task_workers = 4      # productionize tasks at once
+    c.MlopsExtension.task_expiry = 600     # seconds a finished task stays readable
+    c.MlopsExtension.job_workers = 2       # worker processes per sweep started from the UI
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
+from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
+from traitlets import Float, Int
 
-from .handlers import ROUTES, Jobs, Tasks
+from .handlers import ROUTES
+from .tasks import Tasks
 
 
-def load_jupyter_server_extension(serverapp) -> None:
-    """Add the ``/mlops/api/`` routes; long work goes to a thread pool, off the event loop."""
-    web_app = serverapp.web_app
-    base = url_path_join(web_app.settings["base_url"], "mlops", "api")
-    web_app.settings["mlops_tasks"] = Tasks(ThreadPoolExecutor(
-        max_workers=2, thread_name_prefix="mlops-task"))
-    web_app.settings["mlops_jobs"] = Jobs()
-    web_app.add_handlers(".*$", [(url_path_join(base, path), handler)
-                                 for path, handler in ROUTES])
-    serverapp.log.info("jupyter-mlops: API at %s", base)
+class MlopsExtension(ExtensionApp):
+    """jupyter-mlops inside a Jupyter server: thin handlers over the core, long work off the
+    event loop (a thread pool for productionize, worker processes for jobs)."""
+
+    name = "jupyter_mlops"
+    load_other_extensions = True
+
+    task_workers = Int(2, config=True, help="productionize tasks that run at the same time "
+                                            "(each runs a kernel, pylint and pytest)")
+    task_expiry = Float(3600.0, config=True, help="seconds a finished productionize task is "
+                                                  "kept for GET tasks/{id}")
+    job_workers = Int(1, config=True, help="worker processes that share the runs of a sweep "
+                                           "started with POST runs")
+
+    def initialize_settings(self) -> None:
+        """The task registry, sized from the traitlets."""
+        self.tasks = Tasks(  # pylint: disable=attribute-defined-outside-init
+            max(1, self.task_workers), self.task_expiry, self._error_body)
+
+    def initialize_handlers(self) -> None:
+        """Add the ``/mlops/api/`` routes (the base URL is prepended by the server)."""
+        self.handlers.extend((url_path_join("mlops", "api", path), handler)
+                             for path, handler in ROUTES)
+        self.log.info("jupyter-mlops: API at %s", url_path_join(
+            self.serverapp.base_url, "mlops", "api"))
+
+    @staticmethod
+    def _error_body(exc) -> dict:
+        from .handlers import http_status  # pylint: disable=import-outside-toplevel
+
+        return {**exc.to_dict(), "status": http_status(exc)}
+
+    async def stop_extension(self) -> None:
+        """Stop taking tasks when the server stops (jobs run on in their own processes)."""
+        self.tasks.shutdown()

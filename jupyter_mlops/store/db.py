@@ -3,6 +3,11 @@
 The store lives in ``.mlops/`` of the project (found the way git finds ``.git``), or where
 ``JUPYTER_MLOPS_HOME`` points. Every write is one short transaction, so many concurrent jobs
 can share one store.
+
+A store file that is empty, truncated or not SQLite is never taken for a new store: opening it
+raises :class:`StoreError` naming the file and how to recover. A new store is created whole
+(written beside, then linked into place), so an empty ``mlops.db`` is always damage. Before
+each schema migration the old file is copied to ``mlops.db.bak-schemaN``.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError, UnknownError
 
 HOME_ENV = "JUPYTER_MLOPS_HOME"
 DB_NAME = "mlops.db"
@@ -80,8 +86,32 @@ MIGRATIONS = (
         """CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
            BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END""",
     ),
+    # 3: the process that runs a job (pid and start time, so a restarted server can still
+    # cancel it) and its progress (cells done / total, the current cell).
+    (
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "ALTER TABLE runs ADD COLUMN progress TEXT",
+    ),
 )
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+class Status(str, Enum):
+    """A run's status."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        """True while the run has not ended."""
+        return self in (Status.QUEUED, Status.RUNNING)
+
+
+STATUSES = tuple(s.value for s in Status)
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _statements(migration) -> list[str]:
@@ -89,6 +119,46 @@ def _statements(migration) -> list[str]:
     if isinstance(migration, tuple):
         return list(migration)
     return [s for s in migration.split(";") if s.strip()]
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite says the file is damaged (not merely busy or misused)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return True
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def check_store_file(path: Path) -> None:
+    """StoreError unless ``path`` looks like a whole SQLite file (checked from its 100-byte
+    header before SQLite opens it: SQLite takes an empty file for a new database)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as stream:
+            header = stream.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read the run store: {exc.strerror}", path=str(path)) from None
+    if size == 0:
+        raise unreadable(path, "the file is empty: 0 bytes")
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise unreadable(path, "the file is not an SQLite database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and size < page_size * pages:
+        raise unreadable(path, f"the file is truncated: {size} of {page_size * pages} bytes")
+
+
+def unreadable(path: Path, reason: str) -> StoreError:
+    """The error for a damaged store file: what is wrong and how to recover."""
+    backups = sorted(path.parent.glob(f"{path.name}.bak-schema*"))
+    restore = (f"restore the copy kept before the last schema migration "
+               f"(`cp {backups[-1]} {path}`), or " if backups else
+               "restore it from a backup, or ")
+    return StoreError(f"the run store is unreadable ({reason}); nothing was changed. To "
+                      f"recover, {restore}move it away (`mv {path} {path}.broken`) to start "
+                      "a new, empty store", path=str(path))
 
 
 def find_home(start: Optional[os.PathLike] = None) -> Path:
@@ -130,6 +200,8 @@ class Run:
     record: dict
     sweep_id: Optional[str] = None
     metrics: dict = field(default_factory=dict)
+    owner: Optional[str] = None  # "PID:START" of the process running it (processes.py)
+    progress: Optional[dict] = None  # {"done", "total", "cell_number", "cell_id"}
 
     @property
     def duration(self) -> Optional[float]:
@@ -143,7 +215,7 @@ class Run:
             "notebook_sha256": self.notebook_sha256, "created": self.created,
             "started": self.started, "ended": self.ended, "duration": self.duration,
             "parameters": self.parameters, "metrics": self.metrics, "sweep_id": self.sweep_id,
-            **self.record,
+            "progress": self.progress, **self.record,
         }
 
 
@@ -152,32 +224,76 @@ class RunStore:
 
     def __init__(self, home: os.PathLike) -> None:
         self.home = Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "runs").mkdir(exist_ok=True)
         self.path = self.home / DB_NAME
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            (self.home / "runs").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run store: {exc.strerror}",
+                             path=str(self.home)) from None
+        if not self.path.exists():
+            self._create()
+        check_store_file(self.path)
         with self.connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
             self._migrate(db)
+
+    def _create(self) -> None:
+        """Write a new store beside its final name, then link it into place: a store file
+        is never seen half-created (so an empty one is always damage)."""
+        fresh = self.home / f".{DB_NAME}.new-{os.getpid()}-{secrets.token_hex(3)}"
+        try:
+            db = sqlite3.connect(fresh, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                self._migrate(db, backup=False)
+            finally:
+                db.close()
+            try:
+                os.link(fresh, self.path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            except OSError:  # no hard links here: a rename is atomic too
+                if not self.path.exists():
+                    os.replace(fresh, self.path)
+        finally:
+            for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def unreadable(self, reason: str) -> StoreError:
+        """The error for a damaged store file: what is wrong and how to recover."""
+        return unreadable(self.path, reason)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in autocommit mode; callers ``BEGIN IMMEDIATE`` for their writes."""
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=60000")
+        """A connection in autocommit mode; callers ``BEGIN IMMEDIATE`` for their writes.
+        A damaged file raises :class:`StoreError` (named, with how to recover)."""
         try:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise self.unreadable(str(exc)) from None
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout=60000")
+            # WAL with NORMAL sync: a crash of the process loses nothing, a power cut at most
+            # the last transactions; progress is written once per cell.
+            db.execute("PRAGMA synchronous=NORMAL")
             yield db
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self.unreadable(str(exc)) from None
+            raise
         finally:
             db.close()
 
-    @staticmethod
-    def _migrate(db: sqlite3.Connection) -> None:
+    def _migrate(self, db: sqlite3.Connection, backup: bool = True) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise ConfigError(
                 f"the run store was written by a newer jupyter-mlops (schema {version}); upgrade"
             )
         for number in range(version, len(MIGRATIONS)):
+            if backup and number > 0:
+                self._backup(db, number)
             db.execute("BEGIN IMMEDIATE")
             try:
                 # Another process may have migrated while we waited for the lock.
@@ -189,6 +305,20 @@ class RunStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _backup(self, db: sqlite3.Connection, schema: int) -> None:
+        """Copy the store (a consistent snapshot) to ``mlops.db.bak-schemaN`` before
+        migrating it from schema N."""
+        target = self.home / f"{DB_NAME}.bak-schema{schema}"
+        if target.exists():
+            return
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        copy = sqlite3.connect(partial)
+        try:
+            db.backup(copy)
+        finally:
+            copy.close()
+        os.replace(partial, target)
 
     @property
     def schema_version(self) -> int:
@@ -236,6 +366,45 @@ class RunStore:
             )
             db.execute("COMMIT")
 
+    def set_owner(self, run_ids: list[str], owner: Optional[str]) -> None:
+        """Record the process (``processes.process_token``) that runs these runs."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("UPDATE runs SET owner = ? WHERE id = ?",
+                           [(owner, run_id) for run_id in run_ids])
+            db.execute("COMMIT")
+
+    def claim(self, run_id: str, owner: Optional[str]) -> bool:
+        """Move a queued run to running for ``owner``; False if it is no longer queued (it
+        was cancelled before it started)."""
+        with self.connect() as db:
+            changed = db.execute("UPDATE runs SET status = 'running', owner = ? "
+                                 "WHERE id = ? AND status = 'queued'", (owner, run_id))
+            return changed.rowcount == 1
+
+    def end_if_active(self, run_id: str, status: Status, record: dict) -> bool:
+        """End a run that has not ended yet (cancelled before it started, or lost with its
+        process); False when the run had recorded its own ending first."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT status, record FROM runs WHERE id = ?",
+                             (run_id,)).fetchone()
+            if row is None or not Status(row["status"]).active:
+                db.execute("ROLLBACK")
+                return False
+            merged = {**json.loads(row["record"]), **record}
+            db.execute("UPDATE runs SET status = ?, ended = ?, record = ? WHERE id = ?",
+                       (Status(status).value, time.time(), json.dumps(merged, default=str),
+                        run_id))
+            db.execute("COMMIT")
+            return True
+
+    def set_progress(self, run_id: str, progress: dict) -> None:
+        """Where a running job is (one short write per cell)."""
+        with self.connect() as db:
+            db.execute("UPDATE runs SET progress = ? WHERE id = ?",
+                       (json.dumps(progress), run_id))
+
     def add_metrics(self, run_id: str, metrics: list[dict]) -> None:
         """Store metrics (name, value, step); the last value of a name and step wins."""
         with self.connect() as db:
@@ -268,16 +437,19 @@ class RunStore:
             metrics[m["name"]] = m["value"]  # the last step is the run's value
         return Run(row["id"], row["status"], row["notebook"], row["notebook_sha256"],
                    row["created"], row["started"], row["ended"], json.loads(row["parameters"]),
-                   json.loads(row["record"]), row["sweep_id"], metrics)
+                   json.loads(row["record"]), row["sweep_id"], metrics, row["owner"],
+                   json.loads(row["progress"]) if row["progress"] else None)
 
     def get(self, run_id: str) -> Run:
         """One run by id (or unique id prefix); ConfigError if unknown."""
         with self.connect() as db:
-            rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ORDER BY id",
-                              (run_id + "%",)).fetchall()
+            prefix = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = db.execute("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
+                              (prefix + "%",)).fetchall()
             if len(rows) != 1:
+                kind = ConfigError if rows else UnknownError
                 known = "several runs match" if rows else "no such run"
-                raise ConfigError(f"{known}: {run_id!r} (see `jupyter mlops runs list`)")
+                raise kind(f"{known}: {run_id!r} (see `jupyter mlops runs list`)")
             return self._run(db, rows[0])
 
     def list(self, sweep_id: Optional[str] = None, limit: int = 50) -> list[Run]:

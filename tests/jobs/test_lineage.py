@@ -87,3 +87,26 @@ def test_named_files_are_existing_data_files_in_any_cell(tmp_path):
         "me = 'train.ipynb'\nrun_me = 'helper.py'"])
     found = named_files(read_notebook(path), path.resolve(), {"arrays": ["given.npy"]}, ())
     assert list(found) == [str((tmp_path / n).resolve()) for n in ("given.npy", "scores.h5")]
+
+
+def test_the_stored_git_diff_has_no_credentials_and_a_size_cap(project):
+    from jupyter_mlops.jobs.lineage import MAX_DIFF_CHARS, git_state  # pylint: disable=C0415
+
+    settings = project / "settings.py"
+    settings.write_text("LR = 0.1\n")
+    subprocess.run(["git", "add", "settings.py"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit",
+                    "-qm", "settings"], cwd=project, check=True)
+    secrets = ['API_KEY = "sk-abcdefghijklmnopqrstuvwx"', "aws = 'AKIAIOSFODNN7EXAMPLE'",
+               "DB = 'postgresql://bob:hunter2@db.internal/prod'", "password: s3cretpass",
+               "gh = 'ghp_" + "a" * 36 + "'", "-----BEGIN OPENSSH PRIVATE KEY-----"]
+    settings.write_text("LR = 0.2\n" + "\n".join(secrets) + "\n")
+    git = git_state(project)
+    assert git["dirty"] and "+LR = 0.2" in git["diff"]
+    for secret in ("sk-abc", "AKIAIOSFODNN7EXAMPLE", "hunter2", "s3cretpass", "ghp_",
+                   "OPENSSH"):
+        assert secret not in git["diff"]
+    assert git["diff_redacted_lines"] == len(secrets)
+    settings.write_text("LR = 0.2\n" + "x = 1\n" * (MAX_DIFF_CHARS // 4))
+    cut = git_state(project)["diff"]
+    assert len(cut) < MAX_DIFF_CHARS + 200 and "diff cut by jupyter-mlops" in cut

@@ -166,6 +166,15 @@ def test_reproduce_reports_changed_inputs(project):
     assert loose.returncode == 1 and "input changed" in loose.stdout
 
 
+def test_reproduce_calls_a_deleted_input_missing(project):
+    first = run_job(project / "job.ipynb").run
+    (project / "data.csv").unlink()
+    done = cli("reproduce", first.id, cwd=project)
+    assert done.returncode == 1
+    assert f"input missing: {(project / 'data.csv').resolve()}" in done.stdout
+    assert "input changed" not in done.stdout
+
+
 def test_runs_list_show_compare(project):
     a = run_job(project / "job.ipynb", {"epochs": "2"}).run
     b = run_job(project / "job.ipynb", {"epochs": "4"}).run

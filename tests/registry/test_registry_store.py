@@ -49,13 +49,15 @@ def test_concurrent_registrations_get_distinct_versions(tmp_path):
         assert (item.path / "model" / "model.pkl").read_bytes() == tag.encode()
 
 
-def test_a_folder_left_by_a_killed_registration_is_replaced(tmp_path):
+def test_an_existing_version_folder_is_never_replaced(tmp_path):
+    """A folder without its row (a registration killed before its commit, or a store that
+    was lost) keeps its number: the next version gets a new one."""
     registry = Registry(RunStore(tmp_path / ".mlops"))
     orphan = registry.root / "m" / "1"
     orphan.mkdir(parents=True)
     (orphan / "half-written").write_text("x")
     item = registry.add("m", "run-a", _stage(registry, "a"), {"package": "m"})
-    assert item.version == 1 and not (item.path / "half-written").exists()
+    assert item.version == 2 and (orphan / "half-written").read_text() == "x"
 
 
 def test_the_audit_log_is_append_only(tmp_path):
@@ -89,14 +91,14 @@ import jupyter_mlops.registry.store as module
 registry = Registry(RunStore(sys.argv[1]))
 staged = registry.root / ".staging-k"
 (staged / "model").mkdir(parents=True)
-real_replace = module.os.replace
+real_rename = module.os.rename
 
-def slow_replace(src, dst):
-    real_replace(src, dst)
+def slow_rename(src, dst):
+    real_rename(src, dst)
     print("moved", flush=True)
     time.sleep(60)  # killed here: the folder is in place, the row is not committed
 
-module.os.replace = slow_replace
+module.os.rename = slow_rename
 registry.add("m", "run-k", staged, {"package": "m"})
 """
 
@@ -119,5 +121,6 @@ def test_a_registration_killed_before_its_commit_leaves_no_version(tmp_path):
         except sqlite3.OperationalError:
             if time.time() > deadline:
                 raise
-    assert item.version == 1 and item.run_id == "run-next"
+    # the killed one's folder keeps its number (never replaced); the next version is new
+    assert item.version == 2 and item.run_id == "run-next"
     assert (item.path / "model" / "model.pkl").read_bytes() == b"next"

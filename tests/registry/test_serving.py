@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -140,3 +141,32 @@ def test_sigterm_stops_serve_and_its_scoring_server(package, tmp_path):
     with pytest.raises(OSError):
         http.client.HTTPConnection("127.0.0.1", port, timeout=5).request("GET", "/health")
     assert not list(scratch.glob("mlops-serve-*"))
+
+
+def test_kill_9_of_serve_takes_its_scoring_server_down(package):
+    import signal  # pylint: disable=import-outside-toplevel
+
+    port = serving.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_mlops", "serve", str(package),
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in proc.stderr.readline()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
+        conn.close()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    for _ in range(50):  # PR_SET_PDEATHSIG: the server gets SIGKILL with its parent
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health")
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the scoring server still answers after serve was killed")

@@ -77,6 +77,7 @@ async def test_suggest_proposes_without_writing(jp_fetch, jp_root_dir):
     assert code == 200 and [s["role"] for s in data["suggestions"]] == ["setup", "data"]
 
 
+@pytest.mark.slow  # pylint and the generated tests run in the task
 async def test_productionize_runs_as_a_task_while_the_server_answers(jp_fetch, notebook):
     code, data = await fetch(jp_fetch, "productionize", method="POST",
                              body={"path": "work/analysis.ipynb", "execute": False})

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from jupyter_mlops.errors import ConfigError
+from jupyter_mlops.errors import ConfigError, StoreError
 from jupyter_mlops.store import RunStore, find_home
 from jupyter_mlops.store.db import MIGRATIONS
 
@@ -69,3 +69,56 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert all(p.exitcode == 0 for p in procs)
     runs = RunStore(home).list(limit=1000)
     assert len(runs) == 200 and all(r.status == "succeeded" and "m" in r.metrics for r in runs)
+
+
+def test_each_schema_migration_keeps_a_backup(tmp_path):
+    home = tmp_path / ".mlops"
+    home.mkdir()
+    with sqlite3.connect(home / "mlops.db") as db:  # a store at schema 1, with a run
+        db.executescript(MIGRATIONS[0])
+        db.execute("INSERT INTO runs (id, status, notebook, created) "
+                   "VALUES ('r1', 'succeeded', 'nb.ipynb', 1.0)")
+        db.execute("PRAGMA user_version=1")
+    store = RunStore(home)
+    assert store.schema_version == len(MIGRATIONS) and store.get("r1").status == "succeeded"
+    backups = sorted(p.name for p in home.glob("mlops.db.bak-schema*"))
+    assert backups == [f"mlops.db.bak-schema{n}" for n in range(1, len(MIGRATIONS))]
+    with sqlite3.connect(home / "mlops.db.bak-schema1") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT id FROM runs").fetchall() == [("r1",)]
+
+
+def damage(path, how: str) -> None:
+    """Empty, truncate to half, or overwrite with bytes that are not SQLite."""
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": data[: len(data) // 2],
+                      "garbage": bytes(range(256)) * 40}[how])
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
+def test_a_damaged_store_is_named_never_taken_for_a_new_one(tmp_path, how):
+    home = tmp_path / ".mlops"
+    store = RunStore(home)
+    for _ in range(40):  # enough rows for several pages
+        store.create_run("nb.ipynb", "sha", {"x": "y" * 200})
+    damage(store.path, how)
+    damaged = store.path.read_bytes()
+    with pytest.raises(StoreError) as info:
+        RunStore(home).list()
+    message = str(info.value)
+    assert str(store.path) in message and "move it away" in message
+    assert info.value.exit_code == 2
+    assert store.path.read_bytes() == damaged  # nothing was written to it
+
+
+def test_damage_found_by_a_query_is_a_store_error(tmp_path):
+    """Every page after the first overwritten: the header is fine, a query finds it."""
+    store = RunStore(tmp_path / ".mlops")
+    for _ in range(60):
+        store.create_run("nb.ipynb", "sha", {"x": "y" * 500})
+    data = bytearray(store.path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page:] = b"\xff" * (len(data) - page)
+    store.path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="unreadable"):
+        RunStore(tmp_path / ".mlops").list(limit=1000)
