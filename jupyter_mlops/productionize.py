@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable, Optional, Union
@@ -215,9 +215,9 @@ def generator_sha256() -> str:
     when they are unchanged, even between two builds of the same version."""
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("templates/**/*"), *root.glob("extract/*.py"), *root.glob("generate/*.py"),
-                        *root.glob("package/*.py"), root / "productionize.py",
-                        root / "recording.py"]):
+    for path in sorted([*root.glob("templates/**/*"), *root.glob("extract/*.py"),
+                        *root.glob("generate/*.py"), *root.glob("package/*.py"),
+                        root / "productionize.py", root / "recording.py"]):
         if path.is_file():
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())

@@ -65,7 +65,8 @@ def is_display_only(node: ast.stmt, last_in_cell: bool, plot_names: set[str]) ->
         attrs = set(_chain_attrs(value))
         if attrs & EFFECT_METHODS:
             return False
-        if isinstance(value.func, ast.Name) and value.func.id in DISPLAY_FUNCTIONS | INSTRUMENTATION:
+        if (isinstance(value.func, ast.Name)
+                and value.func.id in DISPLAY_FUNCTIONS | INSTRUMENTATION):
             return True
         if isinstance(value.func, ast.Attribute) and value.func.attr in INSTRUMENTATION and (
             base_name(value.func) in ("jupyter_mlops", "mlops")

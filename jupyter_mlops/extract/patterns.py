@@ -130,7 +130,6 @@ def fit_transformed(node: ast.stmt, hit: set[str], state: str = "state") -> list
 
 
 def loads(node: ast.stmt) -> bool:
+    """The statement calls a loader (``read_csv``, ``load_iris``, ``open``, ...)."""
     return any(isinstance(c, ast.Call) and _called(c.func).startswith(_LOADERS)
                for c in ast.walk(node))
-
-

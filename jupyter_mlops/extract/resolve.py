@@ -45,7 +45,8 @@ class Dataflow:
 
 
 def _who(cell: Cell) -> str:
-    return f"cell {cell.number} (id {cell.cell_id}, {role_tag(cell.role) if cell.role else 'untagged'})"
+    role = role_tag(cell.role) if cell.role else "untagged"
+    return f"cell {cell.number} (id {cell.cell_id}, {role})"
 
 
 def _writer_of(program: Program, cell: Cell, stmt: Statement, name: str,

@@ -131,12 +131,23 @@ def training_segments(program: Program, flow: Dataflow, end_reads: set[str],
         for name in end_reads:
             if owner.get(last.get(name, -1)) == k:
                 returns[name] = last[name]
-        ordered = sorted(returns, key=lambda n: (returns[n], n))
+        ordered = _in_written_order(program, returns)
         segments.append(Segment(
             role, names[k], tuple(program.inline[p] for p in positions), tuple(positions),
             tuple(params), tuple(kwparams), tuple(ordered),
             uses_state=bool(stateful & set(positions))))
     return tuple(segments)
+
+
+def _in_written_order(program: Program, returns: dict[str, int]) -> list[str]:
+    """Names by the statement that last writes them, then as that statement lists them
+    (``X_train, X_test, y_train, y_test = ...`` keeps its order)."""
+    def key(name: str) -> tuple[int, int, str]:
+        node = program.inline[returns[name]].statement.node
+        stored = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Store)]
+        return returns[name], stored.index(name) if name in stored else len(stored), name
+    return sorted(returns, key=key)
 
 
 def scoring_segment(program: Program, flow: Dataflow) -> Segment | None:

@@ -138,8 +138,9 @@ class _Walk:
     def _loads(self, position: int, piece: Piece, hit: set[str]) -> bool:
         """The statement that makes the raw records from nothing the path computes."""
         stmt = piece.statement
-        if not (hit & stmt.reads) and (piece.role == "data" or (
-                loads(stmt.node) and not (stmt.reads - self.available - self.params))):
+        made_fresh = not hit & stmt.reads
+        from_nothing = not stmt.reads - self.available - self.params
+        if made_fresh and (piece.role == "data" or (loads(stmt.node) and from_nothing)):
             self._boundary(position, hit)
             return True
         return False

@@ -48,9 +48,9 @@ def _mutable(param: Parameter) -> bool:
                               ast.SetComp))
 
 
-def signature(plan: Plan, positional: Iterable[str], keyword: Iterable[str]) -> str:
+def signature(plan: Plan, arguments: Iterable[str], keyword: Iterable[str]) -> str:
     """``a, b, *, size: float = 0.25`` with the parameters cell's defaults."""
-    params = list(positional)
+    params = list(arguments)
     defaults = {p.name: p for p in plan.parameters}
     keyword = list(keyword)
     if keyword:
@@ -89,7 +89,8 @@ def positional(plan: Plan, segment: Segment) -> list[str]:
 def add_segment(builder: Builder, plan: Plan, segment: Segment,
                 returns: Optional[str] = None) -> None:
     """Emit one role function: signature, docstring, cell blocks, return."""
-    builder.add(f"def {segment.name}({signature(plan, positional(plan, segment), segment.kwparams)}):")
+    arguments = signature(plan, positional(plan, segment), segment.kwparams)
+    builder.add(f"def {segment.name}({arguments}):")
     add_docstring(builder, ROLE_DOC[segment.role], segment.cells)
     add_defaults(builder, plan, segment.kwparams)
     builder.end_block()

@@ -40,8 +40,8 @@ def add_model_input(builder: Builder, plan: Plan) -> None:
     cells = sorted({step.piece.cell.index: step.piece.cell for step in path.steps}.items())
     numbers = ", ".join(str(c.number) for _, c in cells)
     where = f" ({'cells' if len(cells) > 1 else 'cell'} {numbers})" if cells else ""
-    builder.add(f'    """The model\'s input for new records ``{path.raw}``: the notebook\'s scoring '
-                "path.")
+    builder.add(f'    """The model\'s input for new records ``{path.raw}``: the notebook\'s '
+                "scoring path.")
     builder.add()
     for line in textwrap.wrap(
             "The statements that lead from the raw records to what the model was fit on, in "
