@@ -9,7 +9,7 @@ def model_input(X):
     """The model's input for new records ``X``: the notebook's scoring path.
 
     The statements that lead from the raw records to what the model was fit on, in notebook
-    order (cells 10); fitted objects and statistics come from training, so a few records get
+    order (cell 10); fitted objects and statistics come from training, so a few records get
     what they got in the training set.
     """
     # notebook cell 10 (id 7e885d63)

@@ -71,6 +71,19 @@ def trained_with(*names: str) -> dict:
     return {name: used[name] for name in names if name in used}
 
 
+def _decoded(raw_data, example: str) -> list:
+    """The non-empty JSON list of records in ``raw_data`` (or in its ``"data"`` key)."""
+    try:
+        records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"input is not valid JSON: {exc}") from None
+    if isinstance(records, dict) and isinstance(records.get("data"), list):
+        records = records["data"]
+    if not isinstance(records, list) or not records:
+        raise InputError(f"expected a non-empty JSON list of records, like {example}")
+    return records
+
+
 def _kind(dtype: str) -> str:
     if dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float")):
         return "number"
@@ -96,14 +109,7 @@ def _check_value(number: int, column: str, value) -> None:
 
 def parse_records(raw_data) -> list:
     """Decode a JSON string of records and check the columns scoring reads."""
-    try:
-        records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"input is not valid JSON: {exc}") from None
-    if isinstance(records, dict) and isinstance(records.get("data"), list):
-        records = records["data"]
-    if not isinstance(records, list) or not records:
-        raise InputError('expected a non-empty JSON list of records, like [{"column": value}]')
+    records = _decoded(raw_data, '[{"column": value}]')
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise InputError(f"record {number} is not an object of column: value")

@@ -10,6 +10,7 @@ median of "age" while training and returns the kept one while scoring; ``state.v
 the vectorizer as training fitted it.
 """
 
+import copy
 import pickle
 from pathlib import Path
 
@@ -78,6 +79,21 @@ class TrainedState:
     def max(self, key, data, *args, **kwargs):
         """``data.max()`` while training; the kept value of ``key`` while scoring."""
         return self._statistic("max", key, data, *args, **kwargs)
+
+    def fit_transform(self, key, transformer, data, *args, **kwargs):
+        """``transformer.fit_transform(data)`` while training, keeping a copy of the fitted
+        transformer for the columns of ``data`` (else ``key``); the kept one's
+        ``transform(data)`` while scoring. For a transformer refit in a loop over columns."""
+        columns = getattr(data, "columns", None)
+        slot = (key,) + tuple(str(c) for c in columns) if columns is not None else (key,)
+        kept = self.statistics.setdefault("fitted", {})
+        if self.learning:
+            result = transformer.fit_transform(data, *args, **kwargs)
+            kept.setdefault(slot, copy.deepcopy(transformer))
+            return result
+        if slot not in kept:
+            raise ValueError(f"training fitted no {key} for {slot[1:] or key}")
+        return kept[slot].transform(data, *args, **kwargs)
 
     def save(self, folder) -> None:
         """Write the state beside the model."""

@@ -36,7 +36,7 @@ def train(df, *, test_size: float = 0.25):
         random_state=RANDOM_STATE,
         stratify=df["label"],
     )
-    return X_test, X_train, y_test, y_train
+    return X_train, X_test, y_train, y_test
 
 
 def train_2(X_train_tfidf, y_train, *, C: float = 10.0):
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
     state = TrainedState()
     df = load_data(data_path=args.data_path, sample_fraction=args.sample_fraction)
     df = featurize(df)
-    X_test, X_train, y_test, y_train = train(df, test_size=args.test_size)
+    X_train, X_test, y_train, y_test = train(df, test_size=args.test_size)
     vectorizer, X_train_tfidf, X_test_tfidf = featurize_2(X_train, X_test)
     model = train_2(X_train_tfidf, y_train, C=args.C)
     metrics = evaluate(model, X_test_tfidf, y_test)
