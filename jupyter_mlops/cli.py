@@ -108,7 +108,7 @@ def _productionize(args: argparse.Namespace) -> Outcome:
     _cancel_kernel_runs()
     result = productionize(
         args.notebook, args.out, force=args.force, execute=not args.no_execute,
-        checks=not args.no_checks, progress=progress,
+        checks=not args.no_checks, lint=not args.no_lint, progress=progress,
     )
     failed = not result.ok or (args.require_proof and not result.proven)
     return Outcome(result.to_dict(), result.summary(), 1 if failed else 0,
@@ -135,6 +135,8 @@ def _configure_productionize(p: argparse.ArgumentParser) -> None:
                    help="skip the recording run (the equivalence tests are then left out)")
     p.add_argument("--no-checks", action="store_true",
                    help="write the package without running pylint and its tests")
+    p.add_argument("--no-lint", action="store_true",
+                   help="run the generated tests but not pylint")
     p.add_argument("--require-proof", action="store_true",
                    help="exit 1 unless every equivalence with the notebook was checked and held "
                         "(for CI): anything 'not proven' fails")

@@ -264,12 +264,14 @@ def productionize(
     force: bool = False,
     execute: bool = True,
     checks: bool = True,
+    lint: bool = True,
     progress: Optional[Progress] = None,
 ) -> ProductionizeResult:
     """Write the production package for ``notebook`` into ``out``; lint and test it there.
 
     ``execute=False`` skips the recording run (no equivalence tests); ``checks=False`` skips
-    pylint and pytest (no reports), for fast iteration or pipelines that run them later.
+    pylint and pytest (no reports), for fast iteration or pipelines that run them later;
+    ``lint=False`` skips pylint only (the generated tests still run).
     """
     say = progress or (lambda message: None)
     out_dir = Path(out) if out is not None else default_out(notebook)
@@ -311,7 +313,8 @@ def productionize(
         gaps = generate.not_proven(plan, recording)
         manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute, gaps)
         write_files(staged, {**files, MANIFEST: manifest})
-        lint, tests = _run_checks(staged, package, nb, modules, say) if checks else (None, None)
+        lint_report, tests = (_run_checks(staged, package, nb, modules, say, lint) if checks
+                              else (None, None))
         swap_in(staged, guard, set(files) | {MANIFEST})
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
@@ -319,30 +322,35 @@ def productionize(
     left_out = () if execute else (EQUIVALENCE_LEFT_OUT,)
     if not checks:
         left_out += ("pylint and the generated tests: --no-checks",)
-    reports = [LINT_REPORT, TEST_REPORT] if checks else []
+    elif not lint:
+        left_out += ("pylint: --no-lint",)
+    reports = ([LINT_REPORT] if lint else []) + [TEST_REPORT] if checks else []
     return ProductionizeResult(
         notebook=nb.path, out_dir=str(out_dir), package=package,
         files=tuple(sorted(list(files) + [MANIFEST] + reports)),
-        lint=lint, tests=tests, environment=files["requirements.txt"],
+        lint=lint_report, tests=tests, environment=files["requirements.txt"],
         warnings=plan.warnings, left_out=left_out, recorded=execute,
         not_proven=gaps + _skipped(tests),
     )
 
 
-def _run_checks(staged: Path, package: str, nb: "Notebook", modules,
-                say: Progress) -> tuple[LintReport, SuiteReport]:
-    """pylint and pytest in the staging tree; reports written under ``reports/``."""
+def _run_checks(staged: Path, package: str, nb: "Notebook", modules, say: Progress,
+                lint: bool = True) -> tuple[Optional[LintReport], SuiteReport]:
+    """pylint (unless ``lint`` is off) and pytest in the staging tree; reports under
+    ``reports/``."""
     (staged / "reports").mkdir(exist_ok=True)
-    say("running pylint and the generated tests")
+    say("running pylint and the generated tests" if lint else "running the generated tests")
+    if not lint:
+        return None, run_pytest(staged, staged / TEST_REPORT)
     # Both are subprocesses: running them side by side halves the wait on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         linting = pool.submit(run_pylint, staged, package, nb,
                               {m.path: m.line_map for m in modules})
         tests = run_pytest(staged, staged / TEST_REPORT)
-        lint = linting.result()
+        report = linting.result()
     (staged / LINT_REPORT).write_text(
-        json.dumps(lint.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return lint, tests
+        json.dumps(report.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return report, tests
 
 
 def check(notebook: PathLike, out: Optional[PathLike] = None) -> CheckStatus:

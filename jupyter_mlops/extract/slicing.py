@@ -191,8 +191,8 @@ class _Walk:
         parts = rewrite.parallel_parts(rewrite.parsed(piece.source))
         if parts and any(name not in hit for name, _ in parts):
             chosen = [(name, value) for name, value in parts if name in hit]
-            text = "\n".join(f"{name} = {rewrite.segment(piece.source, value)}"
-                             for name, value in chosen)
+            text = rewrite.every_dummy_kept(rewrite.tolerant_drops("\n".join(
+                f"{name} = {rewrite.segment(piece.source, value)}" for name, value in chosen)))
             reads = {n.id for _, v in chosen for n in ast.walk(v) if isinstance(n, ast.Name)}
             self.need -= hit - reads
             self.require(reads)
