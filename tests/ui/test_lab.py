@@ -208,6 +208,28 @@ def test_6_cancel_a_running_job_from_the_jobs_panel(page, lab):
     assert [r["status"] for r in slow] == ["cancelled"], slow
 
 
+def test_6b_what_is_not_proven_is_shown_and_warnings_link_to_their_cell(page, lab):
+    """An evaluation that computes no metric: the package is written, and the panel says the
+    metrics are not proven; a warning's cell link lands on that cell."""
+    _open_alone(page, lab, [
+        ("setup", "%matplotlib inline\nimport pandas as pd\n"
+                  "from sklearn.linear_model import LinearRegression"),
+        ("data", "df = pd.DataFrame({'a': [1.0, 2.0, 3.0, 4.0], 'y': [2.0, 4.1, 5.9, 8.2]})"),
+        ("featurization", "X = df[['a']]\ny = df['y']"),
+        ("training", "model = LinearRegression().fit(X, y)"),
+        ("evaluation", "print(model.coef_)")], "unproven.ipynb")
+    _cell_by_text(page, "LinearRegression().fit").locator(".jp-InputArea-editor").click()
+    page.locator(".jp-mlops-productionizeButton").first.click()
+    section = page.locator(".jp-mlops-notProven")
+    section.wait_for(timeout=300_000)
+    assert "metrics: none found in the evaluation cells" in section.inner_text()
+    page.locator(".jp-mlops-warning .jp-mlops-cellLink", has_text="cell 1").first.click()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.jp-NotebookPanel .jp-Cell.jp-mod-active');"
+        " return c && c.textContent.includes('%matplotlib inline'); }")
+    page.screenshot(path=str(SHOTS / "9-not-proven.png"))
+
+
 def test_7_dark_theme(page, lab):
     """Our markers and panels use JupyterLab's theme variables: switch to the dark theme from
     the Settings menu and look (the screenshot) at the roles, the Productionize panel and jobs."""
