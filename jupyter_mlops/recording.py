@@ -43,11 +43,6 @@ class Recording:
     python: Optional[str] = None
     notes: tuple[str, ...] = ()
 
-    @property
-    def not_proven(self) -> tuple[str, ...]:
-        """Why some equivalence cannot be checked (empty when everything can)."""
-        return self.notes
-
     def fixture(self) -> dict:
         """The JSON the generated tests read (``tests/fixtures/recording.json``)."""
         data = {"records": self.records, "metrics": self.metrics, "notes": list(self.notes)}

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
     from ..recording import Recording
 
 __all__ = ["Builder", "Module", "formatted", "generate_modules", "import_names",
-           "module_names", "not_proven", "support_files", "template"]
-
-MODULE_NAMES = ("common", "data", "featurize", "train", "evaluate", "state", "score", "serve")
+           "not_proven", "support_files", "template"]
 
 
 def _used_helpers(plan: Plan) -> set[str]:
@@ -70,8 +68,3 @@ def import_names(modules: list[Module]) -> list[str]:
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 names.add(node.module.split(".")[0])
     return sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__")
-
-
-def module_names() -> tuple[str, ...]:
-    """Module file names a package can have, in pipeline order."""
-    return MODULE_NAMES
