@@ -6,7 +6,10 @@ import statistics
 import subprocess
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Union
+
+#: A benchmark entry: a command (timed as a fresh process) or a callable timing itself.
+Timed = Union[list, Callable[[], float]]
 
 
 def timed(argv: list[str], cwd: Path, repeat: int, env: Optional[dict] = None) -> float:
@@ -22,12 +25,13 @@ def timed(argv: list[str], cwd: Path, repeat: int, env: Optional[dict] = None) -
     return statistics.median(times)
 
 
-def timed_together(commands: dict[str, list[str]], cwd: Path, repeat: int,
+def timed_together(commands: dict[str, Timed], cwd: Path, repeat: int,
                    env: Optional[dict] = None) -> dict[str, float]:
-    """Median wall seconds of each command, run in interleaved rounds (a, b, c, a, b, c, ...)
-    so that drift in the machine's load falls on every command alike."""
+    """Median wall seconds of each command (or callable returning its own seconds), run in
+    interleaved rounds (a, b, c, a, b, c, ...) so that drift in the machine's load falls on
+    every entry alike."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
-            times[name].append(timed(argv, cwd, 1, env))
+            times[name].append(argv() if callable(argv) else timed(argv, cwd, 1, env))
     return {name: statistics.median(values) for name, values in times.items()}

@@ -12,13 +12,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cli_common import Outcome, cancel_kernel_runs
 from .errors import ConfigError
-
-
-def _outcome(*args, **kwargs):
-    from .cli import Outcome  # pylint: disable=import-outside-toplevel  # cli imports us
-
-    return Outcome(*args, **kwargs)
 
 
 def _say(message: str) -> None:
@@ -53,12 +48,11 @@ def _version_text(item) -> str:
 
 def register(args: argparse.Namespace):
     """``register RUN --name M``."""
-    from .cli import _cancel_kernel_runs  # pylint: disable=import-outside-toplevel
     from .registry.lifecycle import register as core  # pylint: disable=import-outside-toplevel
 
-    _cancel_kernel_runs()
+    cancel_kernel_runs()
     item = core(_store(), args.run, args.name, progress=_say)
-    return _outcome(item.to_dict(), f"registered {item.ref} from run {item.run_id}\n"
+    return Outcome(item.to_dict(), f"registered {item.ref} from run {item.run_id}\n"
                     + _version_text(item))
 
 
@@ -74,13 +68,13 @@ def models(args: argparse.Namespace):
         text = "\n".join(f"{v.ref:<24} {v.stage:<11} run {v.run_id}  " + ", ".join(
             f"{k}={x:.4g}" for k, x in sorted((v.record.get('metrics') or {}).items()))
             for v in rows)
-        return _outcome([v.to_dict() for v in rows], text or "no models registered yet")
+        return Outcome([v.to_dict() for v in rows], text or "no models registered yet")
     if not args.model:
         raise ConfigError(f"models {args.action} needs a model name")
     name, _, version = args.model.partition(":")
     if args.action == "show":
         item = registry.get(name, version or None)
-        return _outcome(item.to_dict(), _version_text(item))
+        return Outcome(item.to_dict(), _version_text(item))
     if args.action == "audit":
         events = registry.events(name)
         if not events:
@@ -93,7 +87,7 @@ def models(args: argparse.Namespace):
             + (" PASSED" if e["details"].get("passed") else " FAILED"
                if e["action"] == "validated" else "")
             for e in events)
-        return _outcome({"model": name, "events": events}, text)
+        return Outcome({"model": name, "events": events}, text)
     if not args.at:
         raise ConfigError("models history needs --at DATE (e.g. 2026-11-25 or 2026-11-25T14:30)")
     registry.get(name)
@@ -101,7 +95,7 @@ def models(args: argparse.Namespace):
     text = (f"{name} at {answer['at']}: production "
             f"{'version ' + str(answer['production']) if answer['production'] else 'none'}, "
             f"staging {'version ' + str(answer['staging']) if answer['staging'] else 'none'}")
-    return _outcome(answer, text)
+    return Outcome(answer, text)
 
 
 def validate(args: argparse.Namespace):
@@ -113,7 +107,7 @@ def validate(args: argparse.Namespace):
     tolerances = parse_tolerances(args.tolerance, "METRIC=CHANGE (e.g. accuracy=-0.01)")
     verdict = core(_store(), args.model, args.version, tolerances=tolerances,
                    data=Path(args.data) if args.data else None, progress=_say)
-    return _outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
+    return Outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
 
 
 def promote(args: argparse.Namespace):
@@ -124,7 +118,7 @@ def promote(args: argparse.Namespace):
                           reason=args.reason)
     text = f"{item.ref} is now at stage {item.stage}" + "".join(
         f"\n  version {v} archived" for v in archived)
-    return _outcome({**item.to_dict(), "archived": archived}, text)
+    return Outcome({**item.to_dict(), "archived": archived}, text)
 
 
 def serve(args: argparse.Namespace):
@@ -167,7 +161,7 @@ def serve(args: argparse.Namespace):
             if proc.poll() is None:
                 _stop(proc)
             proc.stdout.close()
-    return _outcome({"target": target.label, "exit_code": code}, "", 0 if code in (0, -15)
+    return Outcome({"target": target.label, "exit_code": code}, "", 0 if code in (0, -15)
                     else 1)
 
 
@@ -196,7 +190,7 @@ def smoke(args: argparse.Namespace):
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
     result = serving.smoke(serving.resolve(None, args.target), args.python, _say)
-    return _outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
+    return Outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
                     "records served as the model predicts them; server stopped"
                     + "".join(f"\n  note: {n}" for n in result["notes"]))
 
@@ -228,7 +222,7 @@ def ci_init(args: argparse.Namespace):
     notebook = args.notebook or _find_notebook(project)
     path, items = ci.init(project, notebook, args.provider, out=args.out, model=args.model,
                           sample_fraction=args.sample_fraction, force=args.force)
-    return _outcome({"path": str(path), "provider": args.provider,
+    return Outcome({"path": str(path), "provider": args.provider,
                      "steps": ci.to_json(items)},
                     f"wrote {path}:\n{ci.describe(items)}")
 

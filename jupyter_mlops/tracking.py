@@ -1,7 +1,8 @@
 """In-notebook recording: ``log_metric`` / ``log_artifact`` and the data-file audit hook.
 
-When the notebook runs as a job, the job starts the kernel with ``JUPYTER_MLOPS_RUN_DIR`` set
-and calls :func:`start_audit`; these functions then append to files in that directory, which
+When the notebook runs as a job, its kernel calls :func:`bind_run` (at launch, or when a
+pre-started kernel is handed to the run), which sets ``JUPYTER_MLOPS_RUN_DIR`` and starts the
+audit hook; these functions then append to files in that directory, which
 the job reads back into the run store. Run by hand, they only print, so the same notebook works
 both ways. Nothing here imports more than the standard library: it loads inside every kernel.
 """
@@ -80,6 +81,12 @@ def excluded_roots() -> tuple[str, ...]:
     if run_dir is not None:
         roots.add(str(run_dir))
     return tuple(sorted(os.path.realpath(r) for r in roots))
+
+
+def bind_run(run_dir: str) -> None:
+    """Make this process (a job's kernel) record into ``run_dir`` from now on."""
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    start_audit()
 
 
 def start_audit() -> None:

@@ -24,6 +24,7 @@ from ..processes import is_alive, is_local, process_token, token_pid
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV, Status
 from .run import prepare, resolve_tracking, shown_path
+from .standby import Standby
 
 WORKER_LOG = "worker.log"
 
@@ -45,11 +46,13 @@ class Launched:
 
 def start_job(notebook: os.PathLike, parameters: Optional[dict] = None, *,
               home: Optional[os.PathLike] = None, workers: int = 1,
-              tracking: Optional[str] = None) -> Launched:
+              tracking: Optional[str] = None, standby: Optional[Standby] = None) -> Launched:
     """Validate, record as queued, and start worker process(es); returns at once.
 
     A comma list in a value makes a sweep, shared round-robin among ``workers`` processes.
-    Raises the ``MlopsError`` of a bad notebook or parameter before anything starts.
+    Raises the ``MlopsError`` of a bad notebook or parameter before anything starts. The first
+    share goes to ``standby``'s waiting worker when its kernel spec is the notebook's (the
+    caller starts the next standby).
     """
     nb, nb_path, typed = prepare(notebook, parameters or {})
     uri = resolve_tracking(tracking)
@@ -61,8 +64,11 @@ def start_job(notebook: os.PathLike, parameters: Optional[dict] = None, *,
     for run_id in run_ids:
         store.update(run_id, record={"notebook_path": str(nb_path)})
     shares = [run_ids[n::max(1, workers)] for n in range(min(max(1, workers), len(run_ids)))]
-    for share in shares:
-        _spawn(store, nb_path, share, uri)
+    kernel = nb.kernel_name or "python3"
+    for number, share in enumerate(shares):
+        if not (number == 0 and standby is not None
+                and standby.hand(store, share, kernel, uri)):
+            _spawn(store, nb_path, share, uri)
     kind, job_id = ("sweep", sweep_id) if sweep_id else ("run", run_ids[0])
     return Launched(kind, job_id, tuple(run_ids), store.home, typed.warnings)
 

@@ -110,6 +110,41 @@ def environment() -> dict:
             "platform": platform.platform(), "packages": dict(sorted(packages.items()))}
 
 
+def _environment_key() -> list:
+    """What the installed-package listing depends on: the interpreter and the folders on
+    ``sys.path`` with their mtimes (installing or removing a distribution changes its folder's
+    mtime, through its ``.dist-info`` entry)."""
+    folders = []
+    for entry in dict.fromkeys(sys.path):
+        try:
+            folders.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            continue
+    return [sys.executable, platform.python_version(), folders]
+
+
+def cached_environment(home: Path) -> dict:
+    """:func:`environment`, read from ``home/cache`` when nothing was installed or removed
+    since it was written (listing every distribution takes a moment on each run)."""
+    cache = Path(home) / "cache" / "environment.json"
+    key = _environment_key()
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if kept.get("key") == key:
+            return kept["environment"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass  # no cache yet, or a damaged one: list again
+    found = environment()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"key": key, "environment": found}), encoding="utf-8")
+        os.replace(partial, cache)
+    except OSError:
+        pass  # a read-only store still records the run
+    return found
+
+
 def cell_hashes(nb: Notebook) -> list[dict]:
     """sha256 of each code cell's source, with its number and id."""
     return [{"number": c.number, "id": c.cell_id,

@@ -12,8 +12,8 @@ import logging
 import os
 import time
 from contextlib import ExitStack
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -22,8 +22,9 @@ from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
 from ..processes import process_token
 from ..store import Run, RunStore, find_home
-from ..tracking import ARTIFACTS_FILE, METRICS_FILE, RUN_DIR_ENV, excluded_roots
-from .lineage import cell_hashes, environment, git_state, named_files, recorded_inputs
+from ..tracking import ARTIFACTS_FILE, METRICS_FILE, excluded_roots
+from .kernels import KERNEL_LOG, KernelPool, fresh_kernel, stop_kernel
+from .lineage import cached_environment, cell_hashes, git_state, named_files, recorded_inputs
 from .params import typed_parameters
 from .progress import Progress, ProgressCallback
 
@@ -44,36 +45,6 @@ class JobOutcome:
     def exit_code(self) -> int:
         """0 succeeded, 1 cell error, 3 kernel died, 4 timeout, 130 cancelled."""
         return EXIT_CODES.get(self.run.record.get("ending", "error"), 1)
-
-
-def _kernel_line(run_dir: Path) -> str:
-    # Runs at kernel start: point log_metric at this run and watch which data files are read.
-    return (f"__import__('os').environ[{RUN_DIR_ENV!r}] = {str(run_dir)!r}; "
-            "__import__('jupyter_mlops.tracking').tracking.start_audit()")
-
-
-def _start_kernel(name: str, run_dir: Path, cwd: Path, log: Any) -> Any:
-    """Launch the job's kernel before papermill is even imported, so that its start-up
-    overlaps ours (the import, parameterizing the notebook) instead of following it."""
-    # pylint: disable=import-outside-toplevel
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.utils import run_sync
-
-    km = AsyncKernelManager(kernel_name=name)
-    # History in memory, as nbclient does for kernels it starts: a job must not write the
-    # user's IPython history database.
-    run_sync(km.start_kernel)(cwd=str(cwd), stderr=log, extra_arguments=[
-        f"--IPKernelApp.exec_lines={_kernel_line(run_dir)}",
-        "--HistoryManager.hist_file=:memory:"])
-    return km
-
-
-def _stop_kernel(km: Any) -> None:
-    """Kill a kernel nbclient never took over (papermill failed before executing)."""
-    from jupyter_core.utils import run_sync  # pylint: disable=import-outside-toplevel
-
-    if km is not None and km.has_kernel:
-        run_sync(km.shutdown_kernel)(now=True)
 
 
 def _demote_black_noise(record: logging.LogRecord) -> bool:
@@ -131,85 +102,173 @@ def _failure(exc: BaseException, numbers: dict, current: dict,
     return "failed", "error", {"message": f"{type(exc).__name__}: {exc}"}
 
 
+@dataclass
+class _Clock:
+    """Where a run's wall time goes (``runs show RUN --timings``)."""
+
+    begun: float = field(default_factory=time.perf_counter)
+    first_cell: Optional[float] = None
+    lineage_before_first: float = 0.0
+    executed: Optional[float] = None
+    lineage: float = 0.0
+    kernel_wait: float = 0.0
+    pre_started: bool = False
+
+    def timed(self, work: Callable[[], Any]) -> Any:
+        """``work()``, its time counted as lineage (on the run's critical path)."""
+        at = time.perf_counter()
+        try:
+            return work()
+        finally:
+            self.lineage += time.perf_counter() - at
+
+    def phases(self, saving: float) -> dict:
+        """Seconds per phase, one after the other: kernel start (launch to first cell, with
+        papermill's parameterizing), execution, lineage (the part the run waited for),
+        saving; and the total."""
+        end = time.perf_counter()
+        first = self.first_cell or self.executed or end
+        executed = self.executed or end
+        before = self.lineage_before_first if self.first_cell else self.lineage
+        return {"kernel_start": round(max(0.0, first - self.begun - before), 4),
+                "kernel_pre_started": self.pre_started,
+                "kernel_wait": round(self.kernel_wait, 4),
+                "execution": round(max(0.0, executed - first), 4),
+                "lineage": round(self.lineage, 4), "saving": round(saving, 4),
+                "total": round(end - self.begun, 4)}
+
+
+@dataclass
+class _Job:
+    """One run in progress: what execute_run's steps share."""
+
+    store: RunStore
+    run_id: str
+    nb: Notebook
+    nb_path: Path
+    values: dict
+    progress: Optional[ProgressCallback]
+    clock: _Clock = field(default_factory=_Clock)
+    current: dict = field(default_factory=dict)
+    named: dict = field(default_factory=dict)
+    lineage: Optional[Future] = None
+    kernel: Any = None
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's folder in the store."""
+        return self.store.run_dir(self.run_id)
+
+    @property
+    def numbers(self) -> dict:
+        """Cell id -> cell number."""
+        return {c.cell_id: c.number for c in self.nb.cells}
+
+    def track(self, where: Progress) -> None:
+        """Record progress in the store (any process can follow it) and pass it on."""
+        if self.clock.first_cell is None:
+            self.clock.first_cell = time.perf_counter()
+            self.clock.lineage_before_first = self.clock.lineage
+        self.current["cell_id"] = where.cell_id
+        self.store.set_progress(self.run_id, {
+            "done": where.done, "total": where.total, "cell_number": where.cell_number,
+            "cell_id": where.cell_id, "finished": where.finished_cell})
+        if self.progress is not None:
+            self.progress(where)
+
+
+def _lineage(folder: Path, home: Path) -> dict:
+    """git state and the environment, off the run's critical path (its own thread)."""
+    return {"git": git_state(folder), "environment": cached_environment(home)}
+
+
+def _execute(job: _Job, kernel_name: str, timeout: Optional[float],
+             kernels: Optional[KernelPool]) -> None:
+    """Start (or take) the kernel, then papermill on it; lineage is taken meanwhile."""
+    run_dir = job.run_dir
+    executed = run_dir / EXECUTED
+    with ExitStack() as files:
+        out, err = (files.enter_context(open(run_dir / name, "w", encoding="utf-8"))
+                    for name in ("stdout.txt", "stderr.txt"))
+        job.store.update(job.run_id, status="running", started=time.time(), record={
+            "notebook_path": str(job.nb_path), "kernel": kernel_name,
+            "cells": cell_hashes(job.nb),
+            "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
+                      "stderr": str(run_dir / "stderr.txt"),
+                      "kernel_log": str(run_dir / KERNEL_LOG)}})
+        # the kernel first, so that its start-up overlaps the steps below
+        kernel = (kernels.take(kernel_name, run_dir, job.nb_path.parent) if kernels
+                  else fresh_kernel(kernel_name, run_dir, job.nb_path.parent))
+        job.kernel = kernel.km
+        job.clock.kernel_wait, job.clock.pre_started = kernel.wait, kernel.pre_started
+        # files the code names, as they are before any cell runs
+        job.named = job.clock.timed(lambda: named_files(
+            job.nb, job.nb_path, job.values,
+            excluded_roots() + (os.path.realpath(job.store.home),)))
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
+        job.lineage = background.submit(_lineage, job.nb_path.parent, job.store.home)
+        background.shutdown(wait=False)
+        quiet_black_warning()
+        import papermill  # pylint: disable=import-outside-toplevel
+
+        from .engine import ENGINE_NAME  # pylint: disable=import-outside-toplevel
+
+        papermill.execute_notebook(
+            str(job.nb_path), str(executed), parameters=job.values, engine_name=ENGINE_NAME,
+            kernel_name=kernel_name, language=job.nb.language or "python", progress_bar=False,
+            cwd=str(job.nb_path.parent), km=kernel.km, stdout_file=out, stderr_file=err,
+            log_output=False, execution_timeout=timeout, mlops_progress=job.track,
+            mlops_cell_numbers=job.numbers)
+        job.clock.executed = time.perf_counter()
+
+
+def _finish(job: _Job, status: str, ending: str, error: Optional[dict]) -> None:
+    """Record the outcome with metrics, artifacts, inputs, lineage and the timings."""
+    stop_kernel(job.kernel)
+    if job.clock.executed is None:
+        job.clock.executed = time.perf_counter()
+    lineage = job.clock.timed(lambda: job.lineage.result() if job.lineage else {})
+    inputs = job.clock.timed(lambda: recorded_inputs(job.run_dir, job.named))
+    saving = time.perf_counter()
+    job.store.add_metrics(job.run_id, _jsonl(job.run_dir / METRICS_FILE))
+    record = {"ending": ending, "error": error, "inputs": inputs,
+              "git": lineage.get("git"), "environment": lineage.get("environment"),
+              "artifacts": _jsonl(job.run_dir / ARTIFACTS_FILE)}
+    job.store.update(job.run_id, status=status, ended=time.time(), record=record)
+    job.store.update(job.run_id, record={
+        "timings": job.clock.phases(time.perf_counter() - saving)})
+
+
 def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
                 sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
                 timeout: Optional[float] = None,
                 announce: Optional[Callable[[str], None]] = None,
-                tracking: Optional[str] = None, run_id: Optional[str] = None) -> Run:
+                tracking: Optional[str] = None, run_id: Optional[str] = None,
+                kernels: Optional[KernelPool] = None) -> Run:
     """Run the notebook with papermill as a recorded job; always returns the final record.
 
     ``tracking`` is an MLflow tracking URI the finished run is mirrored to. ``run_id`` is a
     run already recorded as queued (``launch.start_job``); else a new one is recorded. This
     process is recorded as the run's owner, and its progress goes to the store at each cell,
     so any process (the server, the widget, ``cancel_job``) can follow and cancel it.
+    ``kernels`` hands out pre-started kernels (sweeps, the server's standby worker).
     """
     if run_id is None:
         run_id = store.create_run(shown_path(nb_path, store), nb.sha256, values, sweep_id)
     store.set_owner([run_id], process_token())
     if announce is not None:
         announce(run_id)
-    run_dir = store.run_dir(run_id)
-    executed = run_dir / EXECUTED
-    numbers = {c.cell_id: c.number for c in nb.cells}
+    job = _Job(store, run_id, nb, nb_path, values, progress)
     kernel = nb.kernel_name or "python3"  # papermill alone fails with "No kernel name found"
     status, ending, error = "succeeded", "succeeded", None
-    current: dict = {}
-    km = git = env = None
-    named: dict = {}
-
-    def track(where: Progress) -> None:
-        current["cell_id"] = where.cell_id
-        store.set_progress(run_id, {"done": where.done, "total": where.total,
-                                    "cell_number": where.cell_number,
-                                    "cell_id": where.cell_id,
-                                    "finished": where.finished_cell})
-        if progress is not None:
-            progress(where)
-
     try:
-        with ExitStack() as files:
-            out, err = (files.enter_context(open(run_dir / name, "w", encoding="utf-8"))
-                        for name in ("stdout.txt", "stderr.txt"))
-            store.update(run_id, status="running", started=time.time(), record={
-                "notebook_path": str(nb_path), "kernel": kernel, "cells": cell_hashes(nb),
-                "files": {"executed": str(executed), "stdout": str(run_dir / "stdout.txt"),
-                          "stderr": str(run_dir / "stderr.txt"),
-                          "kernel_log": str(run_dir / "kernel.log")},
-            })
-            # the kernel process's own stderr: a crashing kernel says why there
-            km = _start_kernel(kernel, run_dir, nb_path.parent,
-                               files.enter_context(open(run_dir / "kernel.log", "wb")))
-            # files the code names, as they are before any cell runs (the kernel is starting)
-            named = named_files(nb, nb_path, values,
-                                excluded_roots() + (os.path.realpath(store.home),))
-            # git and the installed-package scan take a moment: do them while the kernel works
-            lineage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-lineage")
-            git, env = lineage.submit(git_state, nb_path.parent), lineage.submit(environment)
-            lineage.shutdown(wait=False)
-            quiet_black_warning()
-            import papermill  # pylint: disable=import-outside-toplevel
-
-            from .engine import ENGINE_NAME  # pylint: disable=import-outside-toplevel
-
-            papermill.execute_notebook(
-                str(nb_path), str(executed), parameters=values, engine_name=ENGINE_NAME,
-                kernel_name=kernel, language=nb.language or "python", progress_bar=False,
-                cwd=str(nb_path.parent), km=km,
-                stdout_file=out, stderr_file=err, log_output=False,
-                execution_timeout=timeout, mlops_progress=track, mlops_cell_numbers=numbers,
-            )
+        _execute(job, kernel, timeout, kernels)
     except BaseException as exc:  # pylint: disable=broad-exception-caught  # recorded below
-        status, ending, error = _failure(exc, numbers, current, kernel)
+        status, ending, error = _failure(exc, job.numbers, job.current, kernel)
         if not isinstance(exc, (Exception, KeyboardInterrupt)):
             raise
     finally:
-        _stop_kernel(km)
-        store.add_metrics(run_id, _jsonl(run_dir / METRICS_FILE))
-        store.update(run_id, status=status, ended=time.time(), record={
-            "ending": ending, "error": error, "inputs": recorded_inputs(run_dir, named),
-            "git": git.result() if git else None, "environment": env.result() if env else None,
-            "artifacts": _jsonl(run_dir / ARTIFACTS_FILE),
-        })
+        _finish(job, status, ending, error)
     run = store.get(run_id)
     if tracking:
         run = _mirror(store, run, tracking)

@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..processes import bound_to_parent
 from ..store import Run, RunStore, find_home
 from ..store.db import HOME_ENV
+from .kernels import KernelPool
 from .progress import ProgressCallback
 from .run import execute_run, prepare, resolve_tracking
 
@@ -92,17 +93,25 @@ def _import_black() -> None:
 def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
            workers: int, progress_for: Optional[ProgressFactory],
            tracking: Optional[str]) -> list[str]:
-    """Runs in threads of this process: each waits on its own kernel, and the imports and
-    interpreter start-up a subprocess per run would pay are paid once."""
+    """Runs in threads of this process: each on a kernel of its own, started while earlier
+    members run (a pool ``workers`` ahead); the imports and interpreter start-up a subprocess
+    per run would pay are paid once."""
+    workers = max(1, workers)
+    kernels = KernelPool(nb.kernel_name or "python3", nb_path.parent, ahead=workers,
+                         remaining=len(grid))
+
     def one(values: dict) -> str:
         progress = progress_for(values) if progress_for else None
         return execute_run(store, nb, nb_path, values, sweep_id=sweep_id, progress=progress,
-                           tracking=tracking).id
+                           tracking=tracking, kernels=kernels).id
 
     if workers > 1 and len(grid) > 1:
         _import_black()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mlops-run") as pool:
-        return list(pool.map(one, grid))
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlops-run") as pool:
+            return list(pool.map(one, grid))
+    finally:
+        kernels.close()
 
 
 def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,

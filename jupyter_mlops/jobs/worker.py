@@ -1,6 +1,8 @@
 """A background job's process: ``python -m jupyter_mlops.jobs.worker HOME RUN_ID...``.
 
-Started by :func:`jupyter_mlops.jobs.launch.start_job`. Runs its queued runs one after the
+Started by :func:`jupyter_mlops.jobs.launch.start_job`, or ahead of its job as a standby
+(``--standby KERNEL CWD``: its kernel starts at once, the job arrives on stdin, see
+:mod:`jupyter_mlops.jobs.standby`). Runs its queued runs one after the
 other (a run cancelled before it started is skipped); SIGTERM cancels the run in progress,
 which is recorded as cancelled, then the worker goes on with the next queued one.
 """
@@ -16,15 +18,19 @@ from ..notebook import read_notebook
 from ..processes import process_token
 from ..store import RunStore
 from ..store.db import Status
+from .kernels import KernelPool
 from .run import execute_run
+from .standby import wait_for_job
 
 
 def _cancel(signum, frame):
     raise KeyboardInterrupt
 
 
-def run_queued(home: Path, run_ids: Sequence[str], tracking: Optional[str] = None) -> int:
-    """Execute each still-queued run; the number executed."""
+def run_queued(home: Path, run_ids: Sequence[str], tracking: Optional[str] = None,
+               kernels: Optional[KernelPool] = None) -> int:
+    """Execute each still-queued run (on ``kernels``' pre-started kernels if given); the
+    number executed."""
     store = RunStore(home)
     owner = process_token()
     executed = 0
@@ -35,7 +41,8 @@ def run_queued(home: Path, run_ids: Sequence[str], tracking: Optional[str] = Non
             run = store.get(run_id)
             nb_path = Path(run.record["notebook_path"])
             execute_run(store, read_notebook(nb_path), nb_path, run.parameters,
-                        sweep_id=run.sweep_id, tracking=tracking, run_id=run_id)
+                        sweep_id=run.sweep_id, tracking=tracking, run_id=run_id,
+                        kernels=kernels)
             executed += 1
         except KeyboardInterrupt:  # between two steps of the run: it is cancelled all the same
             store.end_if_active(run_id, Status.CANCELLED, {
@@ -57,7 +64,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         del args[at:at + 2]
     signal.signal(signal.SIGTERM, _cancel)
     signal.signal(signal.SIGINT, _cancel)
+    if args[0] == "--standby":
+        return _standby(args[1], Path(args[2]))
     run_queued(Path(args[0]), args[1:], tracking)
+    return 0
+
+
+def _standby(kernel: str, cwd: Path) -> int:
+    """Wait with a started kernel, then run the job handed over on stdin."""
+    try:
+        job = wait_for_job(kernel, cwd)
+    except KeyboardInterrupt:
+        return 0  # stopped while waiting (the server stopped): nothing was handed over
+    if job is None:
+        return 0
+    try:
+        run_queued(Path(job["home"]), job["runs"], job.get("tracking"), job["kernels"])
+    finally:
+        job["kernels"].close()
     return 0
 
 

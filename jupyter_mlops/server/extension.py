@@ -5,13 +5,16 @@ Configure it like any Jupyter app, e.g. in ``jupyter_server_config.py``::
     c.MlopsExtension.task_workers = 4      # productionize tasks at once
     c.MlopsExtension.task_expiry = 600     # seconds a finished task stays readable
     c.MlopsExtension.job_workers = 2       # worker processes per sweep started from the UI
+    c.MlopsExtension.standby_kernel = False  # no worker + kernel waiting for "Run as Job"
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Float, Int
+from traitlets import Bool, Float, Int
 
 from .handlers import ROUTES
 from .tasks import Tasks
@@ -31,10 +34,21 @@ class MlopsExtension(ExtensionApp):
     job_workers = Int(1, config=True, help="worker processes that share the runs of a sweep "
                                            "started with POST runs")
 
+    standby_kernel = Bool(True, config=True, help="keep one worker process with a started "
+                                                  "kernel waiting, so that a job started with "
+                                                  "POST runs skips their start-up")
+
+    standby = None  # the waiting worker (jobs.standby.Standby), when standby_kernel is on
+
     def initialize_settings(self) -> None:
-        """The task registry, sized from the traitlets."""
+        """The task registry, sized from the traitlets; the standby worker, if wanted."""
         self.tasks = Tasks(  # pylint: disable=attribute-defined-outside-init
             max(1, self.task_workers), self.task_expiry, self._error_body)
+        if self.standby_kernel:
+            from ..jobs.standby import Standby  # pylint: disable=import-outside-toplevel
+
+            self.standby = Standby(Path(self.serverapp.root_dir).resolve())
+            self.standby.start()
 
     def initialize_handlers(self) -> None:
         """Add the ``/mlops/api/`` routes (the base URL is prepended by the server)."""
@@ -50,5 +64,8 @@ class MlopsExtension(ExtensionApp):
         return {**exc.to_dict(), "status": http_status(exc)}
 
     async def stop_extension(self) -> None:
-        """Stop taking tasks when the server stops (jobs run on in their own processes)."""
+        """Stop taking tasks when the server stops (jobs run on in their own processes); the
+        standby worker, which has no job, ends."""
         self.tasks.shutdown()
+        if self.standby is not None:
+            self.standby.stop()

@@ -301,10 +301,13 @@ class RunsHandler(MlopsHandler):
         request = self.body(StartRunRequest)
         notebook = self.confined(request.path)
         # validated in this process (notebook, parameter types) before any process starts
+        standby = self.extensionapp.standby
         launched = await asyncio.to_thread(
             start_job, notebook, request.parameters, home=self.store().home,
-            workers=self.extensionapp.job_workers)
+            workers=self.extensionapp.job_workers, standby=standby)
         self.reply(RunStarted.model_validate(launched.to_dict()), 202)
+        if standby is not None:
+            await asyncio.to_thread(standby.start)  # the next job's worker and kernel
 
 
 class RunHandler(RunsHandler):
