@@ -23,6 +23,7 @@ from .cli_common import Handler, Interrupts, Outcome, cancel_kernel_runs
 from .cli_jobs import configure as configure_jobs
 from .cli_models import configure as configure_lifecycle
 from .errors import MlopsError, os_error
+from .startup import defer_unused_imports
 
 
 def _common() -> argparse.ArgumentParser:
@@ -226,6 +227,7 @@ def _cancelled() -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; return the exit code."""
+    defer_unused_imports()
     args = build_parser().parse_args(argv)
     interrupts = Interrupts()
     interrupts.install()

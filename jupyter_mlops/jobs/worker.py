@@ -12,15 +12,15 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from ..notebook import read_notebook
-from ..processes import process_token
-from ..store import RunStore
-from ..store.db import Status
-from .kernels import KernelPool
-from .run import execute_run
-from .standby import wait_for_job
+from ..startup import defer_unused_imports
+
+if TYPE_CHECKING:
+    from .kernels import KernelPool
+
+# The rest is imported in the functions: main() defers what start-up never uses first.
+# pylint: disable=import-outside-toplevel
 
 
 def _cancel(signum, frame):
@@ -28,9 +28,15 @@ def _cancel(signum, frame):
 
 
 def run_queued(home: Path, run_ids: Sequence[str], tracking: Optional[str] = None,
-               kernels: Optional[KernelPool] = None) -> int:
+               kernels: Optional["KernelPool"] = None) -> int:
     """Execute each still-queued run (on ``kernels``' pre-started kernels if given); the
     number executed."""
+    from ..notebook import read_notebook
+    from ..processes import process_token
+    from ..store import RunStore
+    from ..store.db import Status
+    from .run import execute_run
+
     store = RunStore(home)
     owner = process_token()
     executed = 0
@@ -56,6 +62,7 @@ def run_queued(home: Path, run_ids: Sequence[str], tracking: Optional[str] = Non
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the worker process: ``HOME RUN_ID... [--tracking URI]`` (written by
     ``launch``, never by hand, so a plain split is all the parsing it needs)."""
+    defer_unused_imports()
     args = list(sys.argv[1:] if argv is None else argv)
     tracking = None
     if "--tracking" in args:
@@ -72,6 +79,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _standby(kernel: str, cwd: Path) -> int:
     """Wait with a started kernel, then run the job handed over on stdin."""
+    from .standby import wait_for_job
+
     try:
         job = wait_for_job(kernel, cwd)
     except KeyboardInterrupt:
