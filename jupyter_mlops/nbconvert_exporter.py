@@ -24,6 +24,8 @@ class MlopsExporter(Exporter):
     execute = Bool(True, help="run the notebook to record the equivalence sample").tag(
         config=True)
     force = Bool(False, help="overwrite hand-edited generated files").tag(config=True)
+    checks = Bool(True, help="run pylint and the generated tests on the package").tag(
+        config=True)
 
     def _file_extension_default(self) -> str:
         return ".mlops.json"
@@ -39,6 +41,7 @@ class MlopsExporter(Exporter):
         path = os.path.join(folder, f"{name}.ipynb") if name else None
         if not path or not os.path.isfile(path):
             raise MlopsError("nbconvert --to mlops needs a notebook file on disk")
-        result = productionize(path, self.out or None, force=self.force, execute=self.execute)
+        result = productionize(path, self.out or None, force=self.force, execute=self.execute,
+                               checks=self.checks)
         self.log.info("%s", result.summary())
         return json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n", resources
