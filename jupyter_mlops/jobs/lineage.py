@@ -111,13 +111,16 @@ def environment() -> dict:
 
 
 def _environment_key() -> list:
-    """What the installed-package listing depends on: the interpreter and the folders on
-    ``sys.path`` with their mtimes (installing or removing a distribution changes its folder's
-    mtime, through its ``.dist-info`` entry)."""
+    """What the installed-package listing depends on: the interpreter and the folders
+    distributions are installed into, with their mtimes (installing or removing one changes
+    its folder's mtime, through its ``.dist-info`` entry). The project's own folders on
+    ``sys.path`` are left out: writing a file there changes nothing installed."""
     folders = []
     for entry in dict.fromkeys(sys.path):
+        if "site-packages" not in entry and "dist-packages" not in entry:
+            continue
         try:
-            folders.append([entry, os.stat(entry or ".").st_mtime_ns])
+            folders.append([entry, os.stat(entry).st_mtime_ns])
         except OSError:
             continue
     return [sys.executable, platform.python_version(), folders]

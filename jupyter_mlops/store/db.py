@@ -162,8 +162,10 @@ def unreadable(path: Path, reason: str) -> StoreError:
 
 
 def find_home(start: Optional[os.PathLike] = None) -> Path:
-    """``$JUPYTER_MLOPS_HOME``, else the nearest ``.mlops`` above ``start``, else beside the
-    nearest ``.git``, else ``start/.mlops``."""
+    """``$JUPYTER_MLOPS_HOME``, else the nearest ``.mlops`` above ``start`` inside its git
+    repository (beside the repository's ``.git`` when there is none yet), else
+    ``start/.mlops``. A ``.mlops`` above the repository (in ``~`` or ``/tmp``) never
+    captures a project's runs."""
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env).resolve()
@@ -173,7 +175,6 @@ def find_home(start: Optional[os.PathLike] = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / ".mlops").is_dir():
             return folder / ".mlops"
-    for folder in (here, *here.parents):
         if (folder / ".git").exists():
             return folder / ".mlops"
     return here / ".mlops"

@@ -71,9 +71,9 @@ def test_runs_show_timings_names_each_phase(project):
 
 
 def test_the_package_listing_is_cached_until_something_is_installed(tmp_path, monkeypatch):
-    site = tmp_path / "site"
+    site = tmp_path / "site-packages"
     site.mkdir()
-    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path), str(site)])
     calls = []
     real = lineage.environment
     monkeypatch.setattr(lineage, "environment", lambda: calls.append(1) or real())
@@ -81,6 +81,9 @@ def test_the_package_listing_is_cached_until_something_is_installed(tmp_path, mo
     assert lineage.cached_environment(tmp_path / "home") == first and len(calls) == 1
     time.sleep(0.01)
     (site / "newpkg-1.0.dist-info").mkdir()  # what an install does to a folder on sys.path
+    lineage.cached_environment(tmp_path / "home")
+    assert len(calls) == 2
+    (tmp_path / "notes.txt").write_text("a project file")  # not where packages go
     lineage.cached_environment(tmp_path / "home")
     assert len(calls) == 2
     (tmp_path / "home" / "cache" / "environment.json").write_text("{not json")

@@ -39,6 +39,16 @@ def test_home_is_found_like_git(tmp_path, monkeypatch):
     assert find_home(deep) == tmp_path / "custom"
 
 
+def test_a_store_above_the_repository_does_not_capture_its_runs(tmp_path, monkeypatch):
+    # a stray ~/.mlops or /tmp/.mlops (a command once run there) must not take every project
+    monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+    (tmp_path / ".mlops").mkdir()
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "nb").mkdir()
+    assert find_home(tmp_path / "repo" / "nb") == tmp_path / "repo" / ".mlops"
+    assert find_home(tmp_path / "elsewhere") == tmp_path / ".mlops"  # outside any repository
+
+
 def test_unknown_and_ambiguous_ids(tmp_path):
     store = RunStore(tmp_path / ".mlops")
     with pytest.raises(ConfigError, match="no such run"):
