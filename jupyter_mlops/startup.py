@@ -30,8 +30,13 @@ def _stand_in() -> types.ModuleType:
     def is_valid_syntax(*args, **kwargs):
         return real().is_valid_syntax(*args, **kwargs)
 
+    def attribute(name: str):
+        if name.startswith("__"):  # the import system asks for __path__ & co.: not a package
+            raise AttributeError(name)
+        return getattr(real(), name)  # anything else: the real module's
+
     module.is_valid_syntax = is_valid_syntax
-    module.__getattr__ = lambda name: getattr(real(), name)  # anything else: the real one
+    module.__getattr__ = attribute
     return module
 
 
