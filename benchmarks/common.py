@@ -26,12 +26,14 @@ def timed(argv: list[str], cwd: Path, repeat: int, env: Optional[dict] = None) -
 
 
 def timed_together(commands: dict[str, Timed], cwd: Path, repeat: int,
-                   env: Optional[dict] = None) -> dict[str, float]:
+                   env: Optional[dict] = None,
+                   reduce: Callable[[list], float] = statistics.median) -> dict[str, float]:
     """Median wall seconds of each command (or callable returning its own seconds), run in
     interleaved rounds (a, b, c, a, b, c, ...) so that drift in the machine's load falls on
-    every entry alike."""
+    every entry alike. ``reduce`` makes one figure of each entry's times (median, or min for
+    best-of)."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
             times[name].append(argv() if callable(argv) else timed(argv, cwd, 1, env))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {name: reduce(values) for name, values in times.items()}
