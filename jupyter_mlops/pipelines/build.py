@@ -18,6 +18,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -54,12 +55,18 @@ def pipeline_parameter(param: Parameter, value: object = None,
 
 
 def requirements(package_dir: Path) -> tuple[str, ...]:
-    """The package's pinned requirements, as the components install them."""
+    """The package's pinned requirements, as the components install them, plus pyarrow (the
+    steps pass frames as parquet) pinned to the version here."""
     path = package_dir / "requirements.txt"
-    if not path.exists():
-        return ()
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return tuple(line for line in lines if line and not line.startswith("#"))
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = [line.strip() for line in text.splitlines()]
+    pins = [line for line in lines if line and not line.startswith("#")]
+    if not any(line.lower().startswith("pyarrow") for line in pins):
+        try:
+            pins.append(f"pyarrow=={metadata.version('pyarrow')}")
+        except metadata.PackageNotFoundError:
+            pins.append("pyarrow")
+    return tuple(pins)
 
 
 def _function_cells(package_dir: Path, package: str, manifest: dict) -> dict[str, list]:

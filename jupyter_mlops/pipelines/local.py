@@ -169,6 +169,8 @@ def _failure_record(failures: list[dict], error: Optional[BaseException]) -> dic
         where = failures[0]
         cell = f"notebook cell {where['cell_number']} (id {where['cell_id']})" \
             if where.get("cell_id") else "the package"
+        if where.get("cell_id") and where.get("line"):
+            cell += f" line {where['line']}"
         return {"step": where["step"], "cell_number": where.get("cell_number"),
                 "cell_id": where.get("cell_id"), "line": where.get("line"),
                 "message": f"step {where['step']} failed in {cell}: {where['error']}"}
