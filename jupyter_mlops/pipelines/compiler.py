@@ -102,10 +102,13 @@ def gate_rules(notebook_dir: Path, model: str) -> tuple[dict, Optional[str]]:
     if production is None:
         return {}, None
     tolerances = tolerances_from(notebook_dir, {})
-    rules = {name: {"production": float(value), "tolerance": tolerances.get(name),
+    rules = {}
+    for name, value in sorted(production.record.get("metrics", {}).items()):
+        if isinstance(value, (int, float)):
+            rule = {"production": float(value), "tolerance": tolerances.get(name),
                     "higher_is_better": higher_is_better(name)}
-             for name, value in sorted(production.record.get("metrics", {}).items())
-             if isinstance(value, (int, float))}
+            # a pipeline parameter holds no nulls: an unknown rule part is left out
+            rules[name] = {k: v for k, v in rule.items() if v is not None}
     return rules, production.ref
 
 
