@@ -134,3 +134,36 @@ def test_the_gate_compares_with_the_production_version(example, tmp_path):
     assert rules["accuracy"] == {"production": 0.8, "tolerance": -0.01, "higher_is_better": True}
     assert "tolerance" not in rules["f1"]  # not gated
     assert "gate: against production churn:1" in compiled.summary()
+
+
+def test_ci_init_compiles_the_pipeline_and_keeps_the_yaml(example, capsys):
+    from jupyter_mlops.registry import ci  # pylint: disable=import-outside-toplevel
+
+    notebook = example("churn")
+    project = notebook.parent
+    assert main(["ci", "init", "--project", str(project), "--notebook", notebook.name]) == 0
+    assert main(["ci", "init", "--provider", "azure", "--project", str(project),
+                 "--notebook", notebook.name]) == 0
+    capsys.readouterr()
+    github = yaml.safe_load((project / ".github" / "workflows" / "mlops.yml").read_text())
+    steps = github["jobs"]["mlops"]["steps"]
+    names = [s.get("run", "").split(" ")[:3] for s in steps]
+    at = names.index(["jupyter", "mlops", "pipeline"])
+    assert steps[at]["run"] == ("jupyter mlops pipeline churn.ipynb --out build/churn "
+                                "--kfp build/churn.pipeline.yaml")
+    assert names.index(["jupyter", "mlops", "productionize"]) < at
+    assert steps[at + 1]["uses"] == "actions/upload-artifact@v4"
+    assert steps[at + 1]["with"]["path"] == "build/churn.pipeline.yaml"
+    azure = yaml.safe_load((project / "azure-pipelines.yml").read_text())["steps"]
+    kept = [s for s in azure if s.get("task") == "PublishPipelineArtifact@1"]
+    assert kept[0]["inputs"]["targetPath"] == "build/churn.pipeline.yaml"
+    # the compile command itself works (from the project, as CI runs it)
+    command = ci.workflow_steps(project / ".github" / "workflows" / "mlops.yml")
+    compile_step = next(s for s in command if "pipeline" in s["command"])
+    argv = compile_step["command"].split()[2:]
+    argv[argv.index("churn.ipynb")] = str(notebook)
+    argv[argv.index("build/churn")] = str(project / "package")
+    argv[argv.index("build/churn.pipeline.yaml")] = str(project / "churn.pipeline.yaml")
+    assert main(argv) == 0
+    assert components.load_component_from_file(str(project / "churn.pipeline.yaml")).name \
+        == "churn"
