@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ..errors import ConfigError
 from ..extract.parameters import Parameter
@@ -125,7 +125,7 @@ def read_training(package_dir: Path, package: str) -> TrainingSteps:
 class _StableTar(tarfile.TarFile):
     """A TarFile whose members carry no owner and a fixed time."""
 
-    def add(self, name, arcname=None, recursive=True, *, filter=None):  # noqa: A002
+    def add(self, name, arcname=None, recursive=True, *, filter=None):
         # pylint: disable=redefined-builtin,arguments-differ
         def fixed(info: tarfile.TarInfo) -> tarfile.TarInfo:
             info.mtime, info.uid, info.gid, info.uname, info.gname = FIXED_MTIME, 0, 0, "", ""
@@ -155,7 +155,7 @@ def _fixed_times(folder: Path) -> None:
         os.utime(path, (FIXED_MTIME, FIXED_MTIME))
 
 
-def compile_spec(spec_args: dict, yaml_path: Path, module_path: Optional[Path] = None) -> str:
+def compile_spec(spec_args: dict, yaml_path: Path) -> str:
     """Write the pipeline module, import it and compile it to ``yaml_path``; its source."""
     require_kfp()
     from kfp import compiler  # pylint: disable=import-outside-toplevel
@@ -177,6 +177,4 @@ def compile_spec(spec_args: dict, yaml_path: Path, module_path: Optional[Path] =
             compiler.Compiler().compile(module.pipeline, str(yaml_path))
         finally:
             sys.modules.pop(name, None)
-    if module_path is not None:
-        module_path.write_text(text, encoding="utf-8")
     return text

@@ -122,11 +122,33 @@ def _productionized(notebook: Path, out: Optional[Path], say: Progress):
     return result
 
 
+def _spec_args(nb, nb_path: Path, result, *, fixed: dict, members: tuple, image: str,
+               local: bool, model: Optional[str]) -> tuple[dict, dict, Optional[str]]:
+    """What the pipeline module is built from; the step cells; the production version."""
+    # pylint: disable=import-outside-toplevel
+    from ..extract.parameters import notebook_parameters
+    from ..package.writer import read_manifest
+
+    package_dir = Path(result.out_dir)
+    training = read_training(package_dir, result.package)
+    manifest = read_manifest(package_dir) or {}
+    cells = step_cells(training, package_dir, manifest)
+    rules, production = gate_rules(nb_path.resolve().parent, model or result.package)
+    params = tuple(pipeline_parameter(p, fixed.get(p.name), p.name in fixed)
+                   for p in notebook_parameters(nb))
+    return {
+        "package": result.package, "notebook": nb_path.name, "training": training,
+        "parameters": params, "sweep": members, "gate_rules": rules,
+        "requirements": () if local else requirements(package_dir), "base_image": image,
+        "install_kfp": not local, "step_cells": {k: v[1] for k, v in cells.items()},
+        "manifest": manifest}, cells, production
+
+
 def compile_pipeline(notebook: os.PathLike, kfp_yaml: os.PathLike, *,
                      out: Optional[os.PathLike] = None, base_image: Optional[str] = None,
                      parameters: Optional[dict] = None, model: Optional[str] = None,
-                     local: bool = False, progress: Optional[Progress] = None,
-                     module_path: Optional[Path] = None) -> CompiledPipeline:
+                     local: bool = False,
+                     progress: Optional[Progress] = None) -> CompiledPipeline:
     """Compile ``notebook``'s package into a KFP v2 pipeline at ``kfp_yaml``.
 
     ``local`` leaves the pinned requirements out of the components (``kfp.local`` runs them in
@@ -134,7 +156,6 @@ def compile_pipeline(notebook: os.PathLike, kfp_yaml: os.PathLike, *,
     gate compares with (default: the package's name).
     """
     from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
-    from ..package.writer import read_manifest  # pylint: disable=import-outside-toplevel
 
     say = progress or (lambda message: None)
     nb_path = Path(notebook)
@@ -142,27 +163,17 @@ def compile_pipeline(notebook: os.PathLike, kfp_yaml: os.PathLike, *,
     fixed, members = typed_values(nb, parameters or {})
     require_kfp()
     result = _productionized(nb_path, Path(out) if out else None, say)
-    package_dir = Path(result.out_dir)
-    training = read_training(package_dir, result.package)
-    manifest = read_manifest(package_dir) or {}
-    cells = step_cells(training, package_dir, manifest)
-    rules, production = gate_rules(nb_path.resolve().parent, model or result.package)
-    from ..extract.parameters import notebook_parameters  # pylint: disable=C0415
-
-    params = tuple(pipeline_parameter(p, fixed.get(p.name), p.name in fixed)
-                   for p in notebook_parameters(nb))
     image = base_image or default_base_image()
-    say(f"compiling {len(training.steps) + 1} components")
+    args, cells, production = _spec_args(nb, nb_path, result, fixed=fixed, members=members,
+                                         image=image, local=local, model=model)
+    manifest = args.pop("manifest")
+    say(f"compiling {len(args['training'].steps) + 1} components")
     with tempfile.TemporaryDirectory(prefix="mlops-kfp-code-") as scratch:
-        code = write_code_dir(package_dir, result.package, manifest, cells, Path(scratch))
-        compile_spec({
-            "package": result.package, "notebook": nb_path.name, "training": training,
-            "parameters": params, "sweep": members, "gate_rules": rules,
-            "requirements": () if local else requirements(package_dir), "base_image": image,
-            "install_kfp": not local, "code_dir": str(code),
-            "step_cells": {k: v[1] for k, v in cells.items()}}, Path(kfp_yaml), module_path)
+        code = write_code_dir(Path(result.out_dir), result.package, manifest, cells,
+                              Path(scratch))
+        compile_spec({**args, "code_dir": str(code)}, Path(kfp_yaml))
     return CompiledPipeline(
-        notebook=str(nb_path), package=result.package, package_dir=str(package_dir),
-        yaml=str(kfp_yaml), steps=tuple(s.name for s in training.steps) + ("gate",),
-        cells=cells, parameters={p.name: p.default for p in params}, sweep=members,
-        production=production, base_image=image)
+        notebook=str(nb_path), package=result.package, package_dir=result.out_dir,
+        yaml=str(kfp_yaml), steps=tuple(s.name for s in args["training"].steps) + ("gate",),
+        cells=cells, parameters={p.name: p.default for p in args["parameters"]},
+        sweep=members, production=production, base_image=image)

@@ -142,13 +142,14 @@ def _results(root: Path, members: list[dict]) -> dict[int, Path]:
     return found
 
 
-def _start_runs(store: RunStore, nb, nb_path: Path, values: list[dict], sweep_id, compiled,
+def _start_runs(store: RunStore, notebook: tuple, values: list[dict], sweep_id, compiled,
                 yaml_copy: Path) -> list[str]:
     """One running run per member, with the lineage a notebook job records."""
     # pylint: disable=import-outside-toplevel
     from ..jobs.lineage import cell_hashes, environment, git_state
     from ..jobs.run import shown_path
 
+    nb, nb_path = notebook
     git, env, started = git_state(nb_path.parent), environment(), time.time()
     ids = []
     for member in values:
@@ -221,13 +222,37 @@ def _execute(local_yaml: Path, root: Path, working_dir: Path, log: _Log) -> Opti
     return None
 
 
+def _logged_run(folder: Path, working_dir: Path, total: int,
+                progress: Optional[StepProgress]) -> tuple[_Log, Optional[Exception]]:
+    """The local run of ``folder``'s pipeline, its output in ``folder``'s log."""
+    with open(folder / LOG_FILE, "w", encoding="utf-8") as stream:
+        log = _Log(stream, total, progress)
+        error = _execute(folder / "pipeline-local.yaml", folder / "outputs", working_dir, log)
+    return log, error
+
+
+def _compiled(nb_path: Path, folder: Path, kfp_yaml: Optional[os.PathLike],
+              say: Optional[Callable[[str], None]], options: dict) -> CompiledPipeline:
+    """The cluster YAML (at ``kfp_yaml`` and in ``folder``) and the local variant beside it."""
+    yaml_copy = folder / "pipeline.yaml"
+    compiled = compile_pipeline(nb_path, kfp_yaml or yaml_copy, progress=say, **options)
+    if kfp_yaml is not None:
+        shutil.copyfile(kfp_yaml, yaml_copy)
+    compile_pipeline(nb_path, folder / "pipeline-local.yaml", local=True,
+                     **{**options, "out": compiled.package_dir})
+    return compiled
+
+
 def run_pipeline_local(notebook: os.PathLike, *, kfp_yaml: Optional[os.PathLike] = None,
-                       out: Optional[os.PathLike] = None, parameters: Optional[dict] = None,
-                       base_image: Optional[str] = None, model: Optional[str] = None,
                        home: Optional[os.PathLike] = None,
                        progress: Optional[StepProgress] = None,
-                       say: Optional[Callable[[str], None]] = None) -> PipelineOutcome:
-    """Compile ``notebook``'s pipeline, run it with kfp.local and record it in the store."""
+                       say: Optional[Callable[[str], None]] = None,
+                       **options) -> PipelineOutcome:
+    """Compile ``notebook``'s pipeline, run it with kfp.local and record it in the store.
+
+    ``options`` go to :func:`compile_pipeline`: ``out``, ``base_image``, ``parameters``,
+    ``model``.
+    """
     # pylint: disable=import-outside-toplevel
     from ..jobs.lineage import named_files
     from ..notebook import read_notebook
@@ -238,31 +263,21 @@ def run_pipeline_local(notebook: os.PathLike, *, kfp_yaml: Optional[os.PathLike]
     store = RunStore(home or find_home(nb_path.parent))
     folder = store.home / "pipelines" / new_id()
     folder.mkdir(parents=True)
-    yaml_copy = folder / "pipeline.yaml"
-    compiled = compile_pipeline(nb_path, kfp_yaml or yaml_copy, out=out, base_image=base_image,
-                                parameters=parameters, model=model, progress=say)
-    if kfp_yaml is not None:
-        shutil.copyfile(kfp_yaml, yaml_copy)
-    compile_pipeline(nb_path, folder / "pipeline-local.yaml", out=compiled.package_dir,
-                     base_image=base_image, parameters=parameters, model=model, local=True)
+    compiled = _compiled(nb_path, folder, kfp_yaml, say, options)
     nb = read_notebook(nb_path)
     members = [dict(m) for m in compiled.sweep] or [{}]
-    fixed = {k: v for k, v in (parameters or {}).items() if k not in members[0]}
-    values = [{**compiled_values(compiled, fixed), **m} for m in members]
+    given = options.get("parameters") or {}
+    values = [{**{k: compiled.parameters.get(k) for k in given if k not in m}, **m}
+              for m in members]
     sweep_id = store.create_sweep(nb.path, {k: [m[k] for m in members] for k in members[0]}) \
         if compiled.sweep else None
-    run_ids = _start_runs(store, nb, nb_path, values, sweep_id, compiled, yaml_copy)
+    run_ids = _start_runs(store, (nb, nb_path), values, sweep_id, compiled,
+                          folder / "pipeline.yaml")
     named = named_files(nb, nb_path, values[0], excluded_roots() + (str(store.home),))
-    with open(folder / LOG_FILE, "w", encoding="utf-8") as stream:
-        log = _Log(stream, len(compiled.steps) * len(members), progress)
-        error = _execute(folder / "pipeline-local.yaml", folder / "outputs", nb_path.parent, log)
+    log, error = _logged_run(folder, nb_path.parent, len(compiled.steps) * len(members),
+                             progress)
     found = _results(folder / "outputs", members)
     failure = _failure_record(log.failures, error)
     for index, run_id in enumerate(run_ids):
-        _finish(store, run_id, found.get(index), yaml_copy, failure, named)
+        _finish(store, run_id, found.get(index), folder / "pipeline.yaml", failure, named)
     return PipelineOutcome(compiled, tuple(store.get(r) for r in run_ids), sweep_id)
-
-
-def compiled_values(compiled: CompiledPipeline, given: dict) -> dict:
-    """The parameter values a run used: the pipeline's defaults with what was given typed."""
-    return {name: compiled.parameters.get(name) for name in given}

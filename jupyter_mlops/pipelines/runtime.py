@@ -124,22 +124,29 @@ def _namespace(package: str, parameters: dict, working_dir: str) -> dict:
     return {**vars(module), "args": SimpleNamespace(**parameters)}
 
 
-def run_step(step: str, package: str, lines: list, code_dir: str, parameters: dict,
-             inputs: dict, outputs: dict, fitted: list, working_dir: str = "") -> dict:
-    """Load the inputs, run the step's lines of ``main()``, save the outputs."""
+def run_step(step: dict, code_dir: str, parameters: dict, inputs: dict, outputs: dict, *,
+             working_dir: str = "") -> dict:
+    """Load the inputs, run the step's lines of ``main()``, save the outputs.
+
+    ``step``: its ``name``, the ``package``, the ``lines`` of main() it runs and the names of
+    the ``fitted`` objects among its outputs (pickled as ``Model`` artifacts).
+    """
     try:
-        namespace = _namespace(package, parameters, working_dir)
+        namespace = _namespace(step["package"], parameters, working_dir)
         namespace.update({name: load_value(artifact.path) for name, artifact in inputs.items()})
-        exec("\n".join(lines), namespace)  # pylint: disable=exec-used  # main()'s own lines
+        # pylint: disable-next=exec-used  # the package's own main() lines, nothing else
+        exec("\n".join(step["lines"]), namespace)
     except Exception as exc:
-        where = failure(step, exc, code_dir)
+        where = failure(step["name"], exc, code_dir)
         print(FAILURE_MARK + json.dumps(where), flush=True)
         cell = f"notebook cell {where['cell_number']} (id {where['cell_id']})" \
             if where["cell_id"] else "the package"
-        print(f"step {step} failed in {cell}: {where['error']}", file=sys.stderr, flush=True)
+        print(f"step {step['name']} failed in {cell}: {where['error']}", file=sys.stderr,
+              flush=True)
         raise
     for name, artifact in outputs.items():
-        artifact.metadata["format"] = save_value(namespace[name], artifact.path, name in fitted)
+        fitted = name in step.get("fitted", ())
+        artifact.metadata["format"] = save_value(namespace[name], artifact.path, fitted)
         if hasattr(artifact, "log_metric") and isinstance(namespace[name], dict):
             for key, value in namespace[name].items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -166,11 +173,13 @@ def _verdict(metrics: dict, rules: dict) -> tuple[bool, list]:
     return all(r["ok"] is not False for r in rows), rows
 
 
-def run_gate(package: str, lines: list, code_dir: str, parameters: dict, inputs: dict,
-             candidate, verdict, rules: dict, working_dir: str = "") -> bool:
-    """Save the model as ``python -m PACKAGE.train`` does, then compare it with production."""
+def run_gate(step: dict, code_dir: str, parameters: dict, inputs: dict, outputs: dict, *,
+             rules: dict, working_dir: str = "") -> bool:
+    """Save the model as ``python -m PACKAGE.train`` does into ``outputs["candidate"]``, then
+    compare its metrics with production into ``outputs["verdict"]``."""
+    candidate, verdict = outputs["candidate"], outputs["verdict"]
     parameters = {**parameters, "model_dir": candidate.path}
-    run_step("gate", package, lines, code_dir, parameters, inputs, {}, [], working_dir)
+    run_step(step, code_dir, parameters, inputs, {}, working_dir=working_dir)
     metrics = json.loads((Path(candidate.path) / "metrics.json").read_text(encoding="utf-8"))
     passed, rows = _verdict(metrics, rules)
     for name, value in metrics.items():

@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any, Optional
+from typing import Any
 
 from .steps import Step, TrainingSteps
 
@@ -103,10 +103,13 @@ def component_source(spec: PipelineSpec, step: Step) -> str:
         "    import mlops_kfp_step",
         "",
         "    mlops_kfp_step.run_step(",
-        f"        {step.name!r}, {spec.package!r}, {lines!r}, {CODE_ARG}.path,",
+        f"        {{'name': {step.name!r}, 'package': {spec.package!r}, 'lines': {lines!r}, "
+        f"'fitted': {fitted!r}}},",
+        f"        {CODE_ARG}.path,",
         f"        {_parameter_values(spec, step.parameters)},",
         "        {" + ", ".join(f'"{n}": {n}' for n in step.reads) + "},",
-        f"        {outputs}, {fitted!r}, {WORKDIR_ARG})",
+        f"        {outputs},",
+        f"        working_dir={WORKDIR_ARG})",
     ])
 
 
@@ -131,10 +134,13 @@ def gate_source(spec: PipelineSpec) -> str:
         "    import mlops_kfp_step",
         "",
         "    return mlops_kfp_step.run_gate(",
-        f"        {spec.package!r}, {list(training.tail)!r}, {CODE_ARG}.path,",
+        f"        {{'name': 'gate', 'package': {spec.package!r}, "
+        f"'lines': {list(training.tail)!r}}},",
+        f"        {CODE_ARG}.path,",
         f"        {_parameter_values(spec, training.tail_parameters)},",
         "        {" + ", ".join(f'"{n}": {n}' for n in reads) + "},",
-        f"        candidate, verdict, {GATE_ARG}, {WORKDIR_ARG})",
+        '        {"candidate": candidate, "verdict": verdict},',
+        f"        rules={GATE_ARG}, working_dir={WORKDIR_ARG})",
     ])
 
 

@@ -1,9 +1,10 @@
 """``ci init``: a CI workflow running the release pipeline with jupyter-mlops commands.
 
 Lint and generated tests (productionize), the committed package is current (check), the
-Kubeflow pipeline compiled and kept as a build artifact, a training job on a sample for pull requests (the ``sample_fraction`` parameter convention) and
-on the full data on main, register, validate against production, smoke-deploy. Every step is
-one shell command, so the same list runs locally (``workflow_steps``) and in tests.
+Kubeflow pipeline compiled and kept as a build artifact, a training job on a sample for pull
+requests (the ``sample_fraction`` parameter convention) and on the full data on main,
+register, validate against production, smoke-deploy. Every step is one shell command, so the
+same list runs locally (``workflow_steps``) and in tests.
 """
 
 from __future__ import annotations
