@@ -235,11 +235,15 @@ def _compiled(nb_path: Path, folder: Path, kfp_yaml: Optional[os.PathLike],
               say: Optional[Callable[[str], None]], options: dict) -> CompiledPipeline:
     """The cluster YAML (at ``kfp_yaml`` and in ``folder``) and the local variant beside it."""
     yaml_copy = folder / "pipeline.yaml"
-    compiled = compile_pipeline(nb_path, kfp_yaml or yaml_copy, progress=say, **options)
-    if kfp_yaml is not None:
-        shutil.copyfile(kfp_yaml, yaml_copy)
-    compile_pipeline(nb_path, folder / "pipeline-local.yaml", local=True,
-                     **{**options, "out": compiled.package_dir})
+    try:
+        compiled = compile_pipeline(nb_path, kfp_yaml or yaml_copy, progress=say, **options)
+        if kfp_yaml is not None:
+            shutil.copyfile(kfp_yaml, yaml_copy)
+        compile_pipeline(nb_path, folder / "pipeline-local.yaml", local=True,
+                         **{**options, "out": compiled.package_dir})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing ran: leave nothing behind
+        raise
     return compiled
 
 
