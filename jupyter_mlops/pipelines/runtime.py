@@ -7,6 +7,8 @@ sparse matrices as ``.npz``, plain data as JSON; only fitted objects (the model 
 scoring reuses, ``Model`` artifacts) are pickled, as the package's own ``train.py`` saves them.
 """
 
+import ast
+import builtins
 import importlib
 import json
 import os
@@ -116,11 +118,22 @@ def failure(step: str, exc: BaseException, code_dir: str) -> dict:
     return {"step": step, **where, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _namespace(package: str, parameters: dict, working_dir: str) -> dict:
-    """train.py's globals (every name main() uses) plus ``args`` as main() parses them."""
+def _namespace(step: dict, parameters: dict, working_dir: str, values: set) -> dict:
+    """The names the step's lines use: its own module's globals when they have them all (a
+    data step then never imports the training libraries), else train.py's, where main() is;
+    plus ``args`` as main() parses them."""
     if working_dir:
         os.chdir(working_dir)
-    module = importlib.import_module(f"{package}.train")
+    tree = ast.parse("\n".join(step["lines"]))
+    wanted = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - values - {"args"}
+    wanted -= set(dir(builtins))
+    module = None
+    if step.get("module"):
+        module = importlib.import_module(f"{step['package']}.{step['module']}")
+        if not wanted <= set(vars(module)):
+            module = None
+    if module is None:
+        module = importlib.import_module(f"{step['package']}.train")
     return {**vars(module), "args": SimpleNamespace(**parameters)}
 
 
@@ -128,11 +141,12 @@ def run_step(step: dict, code_dir: str, parameters: dict, inputs: dict, outputs:
              working_dir: str = "") -> dict:
     """Load the inputs, run the step's lines of ``main()``, save the outputs.
 
-    ``step``: its ``name``, the ``package``, the ``lines`` of main() it runs and the names of
-    the ``fitted`` objects among its outputs (pickled as ``Model`` artifacts).
+    ``step``: its ``name``, the ``package``, the ``module`` defining the function it calls, the
+    ``lines`` of main() it runs and the names of the ``fitted`` objects among its outputs
+    (pickled as ``Model`` artifacts).
     """
     try:
-        namespace = _namespace(step["package"], parameters, working_dir)
+        namespace = _namespace(step, parameters, working_dir, set(inputs))
         namespace.update({name: load_value(artifact.path) for name, artifact in inputs.items()})
         # pylint: disable-next=exec-used  # the package's own main() lines, nothing else
         exec("\n".join(step["lines"]), namespace)

@@ -103,8 +103,8 @@ def component_source(spec: PipelineSpec, step: Step) -> str:
         "    import mlops_kfp_step",
         "",
         "    mlops_kfp_step.run_step(",
-        f"        {{'name': {step.name!r}, 'package': {spec.package!r}, 'lines': {lines!r}, "
-        f"'fitted': {fitted!r}}},",
+        f"        {{'name': {step.name!r}, 'package': {spec.package!r}, "
+        f"'module': {step.module!r}, 'lines': {lines!r}, 'fitted': {fitted!r}}},",
         f"        {CODE_ARG}.path,",
         f"        {_parameter_values(spec, step.parameters)},",
         "        {" + ", ".join(f'"{n}": {n}' for n in step.reads) + "},",
