@@ -35,8 +35,10 @@ FIXED_MTIME = 946684800  # 2000-01-01: archives must not carry the compile time
 
 def require_kfp() -> None:
     """ConfigError naming the extra when the KFP SDK is not installed."""
-    if importlib.util.find_spec("kfp") is None:
-        raise ConfigError(f"Kubeflow Pipelines needs the KFP SDK: {KFP_EXTRA}")
+    try:
+        import kfp  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    except ImportError:
+        raise ConfigError(f"Kubeflow Pipelines needs the KFP SDK: {KFP_EXTRA}") from None
 
 
 def pipeline_parameter(param: Parameter, value: object = None,

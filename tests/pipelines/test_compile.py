@@ -1,6 +1,8 @@
 """Compiling the bundled examples into KFP v2 pipelines, checked with kfp's own loader."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,15 @@ def test_ci_init_compiles_the_pipeline_and_keeps_the_yaml(example, capsys):
     assert main(argv) == 0
     assert components.load_component_from_file(str(project / "churn.pipeline.yaml")).name \
         == "churn"
+
+
+def test_without_the_kfp_sdk_the_command_names_the_extra(example, tmp_path):
+    notebook = example("churn")
+    script = ("import sys; sys.modules['kfp'] = None  # as if it were not installed\n"
+              "from jupyter_mlops.cli import main\n"
+              f"sys.exit(main(['pipeline', {str(notebook)!r}, '--kfp', 'x.yaml']))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 2
+    assert "pip install 'jupyter-mlops[kfp]'" in done.stderr
+    assert not (tmp_path / "x.yaml").exists()
