@@ -222,6 +222,29 @@ def _execute(local_yaml: Path, root: Path, working_dir: Path, log: _Log) -> Opti
     return None
 
 
+def _members(compiled: CompiledPipeline, given: dict) -> tuple[list[dict], list[dict]]:
+    """(the sweep's members, or one empty one; each run's parameters: what was given, typed)."""
+    members = [dict(m) for m in compiled.sweep] or [{}]
+    values = [{**{k: compiled.parameters.get(k) for k in given if k not in m}, **m}
+              for m in members]
+    return members, values
+
+
+def _recorded(store: RunStore, run_ids: list[str], compiled: CompiledPipeline,
+              progress: Optional[StepProgress]) -> StepProgress:
+    """Each step's start and end into the runs' progress (the jobs panel shows it), then to
+    ``progress``."""
+    def record(event: StepEvent) -> None:
+        cell = compiled.cells.get(event.task.replace("-", "_")) or [None, None]
+        for run_id in run_ids:
+            store.set_progress(run_id, {"done": event.done, "total": event.total,
+                                        "cell_id": cell[0], "cell_number": cell[1],
+                                        "step": event.task, "finished": event.status})
+        if progress is not None:
+            progress(event)
+    return record
+
+
 def _logged_run(folder: Path, working_dir: Path, total: int,
                 progress: Optional[StepProgress]) -> tuple[_Log, Optional[Exception]]:
     """The local run of ``folder``'s pipeline, its output in ``folder``'s log."""
@@ -269,17 +292,14 @@ def run_pipeline_local(notebook: os.PathLike, *, kfp_yaml: Optional[os.PathLike]
     folder.mkdir(parents=True)
     compiled = _compiled(nb_path, folder, kfp_yaml, say, options)
     nb = read_notebook(nb_path)
-    members = [dict(m) for m in compiled.sweep] or [{}]
-    given = options.get("parameters") or {}
-    values = [{**{k: compiled.parameters.get(k) for k in given if k not in m}, **m}
-              for m in members]
+    members, values = _members(compiled, options.get("parameters") or {})
     sweep_id = store.create_sweep(nb.path, {k: [m[k] for m in members] for k in members[0]}) \
         if compiled.sweep else None
     run_ids = _start_runs(store, (nb, nb_path), values, sweep_id, compiled,
                           folder / "pipeline.yaml")
     named = named_files(nb, nb_path, values[0], excluded_roots() + (str(store.home),))
     log, error = _logged_run(folder, nb_path.parent, len(compiled.steps) * len(members),
-                             progress)
+                             _recorded(store, run_ids, compiled, progress))
     found = _results(folder / "outputs", members)
     failure = _failure_record(log.failures, error)
     for index, run_id in enumerate(run_ids):

@@ -44,6 +44,9 @@ def test_a_local_sweep_records_each_member_with_the_notebooks_metrics(example, c
     assert default.record["gate"] == {"passed": True, "against_production": False,
                                       "metrics": []}
     assert main(["runs", "compare", members[0].id, members[1].id]) == 0
+    capsys.readouterr()
+    assert main(["runs", "show", default.id]) == 0
+    assert "pipeline: " in capsys.readouterr().out
 
 
 def test_a_failing_step_is_a_failed_run_naming_the_step_and_its_cell(example, capsys):
@@ -55,6 +58,9 @@ def test_a_failing_step_is_a_failed_run_naming_the_step_and_its_cell(example, ca
     error = run["error"]
     assert (error["step"], error["cell_id"], error["cell_number"]) == ("train", "train", 17)
     assert error["message"].startswith("step train failed in notebook cell 17 (id train)")
+    progress = RunStore(notebook.parent / ".mlops").get(run["id"]).progress
+    assert (progress["step"], progress["finished"], progress["cell_number"]) == (
+        "train", "failure", 17)  # where the jobs panel saw it stop
     assert "InvalidParameterError" in error["message"]
 
 
