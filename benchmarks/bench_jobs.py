@@ -8,12 +8,16 @@
 2. The same job started from a Jupyter server ("Run as Job": POST runs until it is recorded),
    which keeps a worker with a started kernel waiting (target: under 1.0x bare nbclient).
 3. A 4-run sweep with ``--workers 2`` against 4 sequential papermill runs (target: <= 0.45x).
+4. The churn example as a Kubeflow pipeline run locally (``pipeline --run-local``: kfp.local,
+   one process per step, artifacts between them) against ``jupyter mlops run`` of the same
+   notebook (reported, no target: the price of running step by step as a cluster would).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -49,11 +53,39 @@ def notebook(path: Path) -> Path:
     return path
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def pipeline_row(work: Path, repeat: int) -> float:
+    """Seconds of ``pipeline --run-local`` over ``run`` of the churn example; prints the row."""
+    project = work / "churn"
+    shutil.copytree(EXAMPLES / "churn", project, ignore=shutil.ignore_patterns(".mlops"))
+    env = dict(os.environ, JUPYTER_MLOPS_HOME=str(project / ".mlops"))
+    py = sys.executable
+    medians = timed_together({
+        "run": [py, "-m", "jupyter_mlops", "run", "churn.ipynb"],
+        "pipeline": [py, "-m", "jupyter_mlops", "pipeline", "churn.ipynb", "--out", "package",
+                     "--run-local"],
+    }, project, repeat, env)
+    run, local = medians["run"], medians["pipeline"]
+    print(f"churn: jupyter mlops run           {run:6.2f} s   (baseline)")
+    print(f"churn: pipeline --run-local (kfp)  {local:6.2f} s   ratio {local / run:.2f}x "
+          "(5 steps, each its own process)")
+    return local / run
+
+
 def main() -> int:
     """Run both benchmarks and print ratios against their baselines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pipeline-repeat", type=int, default=1,
+                        help="repeats of the (slow) local pipeline row")
+    parser.add_argument("--only-pipeline", action="store_true", help="just the pipeline row")
     args = parser.parse_args()
+    if args.only_pipeline:
+        with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
+            pipeline_row(Path(tmp), args.pipeline_repeat)
+        return 0
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmp:
         work = Path(tmp)
@@ -87,6 +119,7 @@ def main() -> int:
         print(f"4 papermill runs       {sequential:6.2f} s   (baseline)")
         print(f"4-run sweep, 2 workers {sweep:6.2f} s   ratio {sweep / sequential:.2f}x "
               "(target <= 0.45x)")
+        pipeline_row(work, args.pipeline_repeat)
     met = (job / bare <= min(1.05, paper / bare) and served / bare < 1.0
            and sweep / sequential <= 0.45)
     return 0 if met else 1

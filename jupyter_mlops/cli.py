@@ -22,6 +22,7 @@ from ._version import __version__
 from .cli_common import Handler, Interrupts, Outcome, cancel_kernel_runs
 from .cli_jobs import configure as configure_jobs
 from .cli_models import configure as configure_lifecycle
+from .cli_pipeline import configure as configure_pipeline
 from .errors import MlopsError, os_error
 from .startup import defer_unused_imports
 
@@ -166,6 +167,7 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
 
 configure_jobs(COMMANDS)
 configure_lifecycle(COMMANDS)
+configure_pipeline(COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,7 +72,8 @@ def timings_text(run_id: str, timings: Optional[dict]) -> str:
     return "\n".join(lines)
 
 
-def _parameters(args: argparse.Namespace) -> dict:
+def parameter_values(args: argparse.Namespace) -> dict:
+    """The values of ``-f FILE``, ``-y YAML`` and ``-p NAME VALUE``, later ones winning."""
     from .jobs.params import load_parameter_file
 
     values: dict = {}
@@ -94,7 +95,7 @@ def _run(args: argparse.Namespace) -> Outcome:
     from .jobs.run import run_job
     from .jobs.sweep import run_sweep
 
-    values = _parameters(args)
+    values = parameter_values(args)
     cancel_on_sigterm()
     if is_sweep(values):
         outcome = run_sweep(args.notebook, values, workers=args.workers, dask=args.dask,

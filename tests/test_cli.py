@@ -235,7 +235,7 @@ def test_ci_init_quotes_paths_and_derives_a_valid_model_name(tmp_path, capsys):
     assert "jupyter mlops run 'my project/iris copy.ipynb'" in commands
     assert "jupyter mlops register latest --name iris-copy" in commands
     assert not any("sample_fraction" in c for c in commands)
-    assert not any(" check " in c or "build/" in c and "pip" in c for c in commands)
+    assert not any(" check " in c or "build/" in c and "pip install" in c for c in commands)
     head = workflow.read_text()
     assert "no `sample_fraction` parameter" in head and "is not committed" in head
 

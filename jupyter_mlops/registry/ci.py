@@ -1,9 +1,10 @@
 """``ci init``: a CI workflow running the release pipeline with jupyter-mlops commands.
 
-Lint and generated tests (productionize), the committed package is current (check), a
-training job on a sample for pull requests (the ``sample_fraction`` parameter convention) and
-on the full data on main, register, validate against production, smoke-deploy. Every step is
-one shell command, so the same list runs locally (``workflow_steps``) and in tests.
+Lint and generated tests (productionize), the committed package is current (check), the
+Kubeflow pipeline compiled and kept as a build artifact, a training job on a sample for pull
+requests (the ``sample_fraction`` parameter convention) and on the full data on main,
+register, validate against production, smoke-deploy. Every step is one shell command, so the
+same list runs locally (``workflow_steps``) and in tests.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Step:
     command: str
     when: str = "always"  # "always", "pull_request" or "main"
     setup: bool = False  # installs the tool itself (a local run already has it)
+    keeps: Optional[str] = None  # a file the workflow keeps as a build artifact afterwards
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ def steps(notebook: str, out: str, model: str, sample_fraction: float,
           project: Project = Project(True, True, False)) -> list[Step]:
     """The pipeline, in order (paths shell-quoted)."""
     nb, pkg = shlex.quote(notebook), shlex.quote(out)
-    items = [Step("Install jupyter-mlops", "python -m pip install jupyter-mlops", setup=True)]
+    items = [Step("Install jupyter-mlops", "python -m pip install 'jupyter-mlops[kfp]'",
+                  setup=True)]
     if project.package_committed:
         items += [
             Step("Install the notebook's pinned requirements",
@@ -69,6 +72,10 @@ def steps(notebook: str, out: str, model: str, sample_fraction: float,
                           "python -m pip install -r requirements.txt"))
     items.append(Step("Productionize: lint and the generated tests",
                       f"jupyter mlops productionize {nb} --out {pkg}"))
+    pipeline = f"{out}.pipeline.yaml"
+    items.append(Step("Compile the Kubeflow pipeline (upload the YAML to a KFP cluster)",
+                      f"jupyter mlops pipeline {nb} --out {pkg} --kfp {shlex.quote(pipeline)}",
+                      keeps=pipeline))
     if project.sampled:
         items += [
             Step("Training job on a sample (pull requests)",
@@ -123,6 +130,9 @@ def _github(items: list[Step], notebook: str, notes: list[str]) -> str:
             entry["if"] = condition[step.when]
         entry["run"] = step.command
         job_steps.append(entry)
+        if step.keeps:
+            job_steps.append({"name": f"Keep {step.keeps}", "uses": "actions/upload-artifact@v4",
+                              "with": {"name": "kfp-pipeline", "path": step.keeps}})
     workflow = {
         "name": "mlops",
         "on": {"pull_request": None, "push": {"branches": ["main"]}},
@@ -144,6 +154,11 @@ def _azure(items: list[Step], notebook: str, notes: list[str]) -> str:
         if step.when in condition:
             entry["condition"] = f"and(succeeded(), {condition[step.when]})"
         pipeline_steps.append(entry)
+        if step.keeps:
+            pipeline_steps.append({"task": "PublishPipelineArtifact@1",
+                                   "displayName": f"Keep {step.keeps}",
+                                   "inputs": {"targetPath": step.keeps,
+                                              "artifact": "kfp-pipeline"}})
     pipeline = {
         "trigger": {"branches": {"include": ["main"]}},
         "pr": {"branches": {"include": ["*"]}},

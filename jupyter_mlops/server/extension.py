@@ -17,6 +17,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float, Int
 
 from .handlers import ROUTES
+from .pipeline_handlers import ROUTES as PIPELINE_ROUTES
 from .tasks import Tasks
 
 
@@ -53,7 +54,7 @@ class MlopsExtension(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Add the ``/mlops/api/`` routes (the base URL is prepended by the server)."""
         self.handlers.extend((url_path_join("mlops", "api", path), handler)
-                             for path, handler in ROUTES)
+                             for path, handler in ROUTES + PIPELINE_ROUTES)
         self.log.info("jupyter-mlops: API at %s", url_path_join(
             self.serverapp.base_url, "mlops", "api"))
 

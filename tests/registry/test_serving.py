@@ -91,8 +91,9 @@ def test_generated_workflow_runs_locally_in_order(tmp_path, monkeypatch):
         assert done.returncode == 0, (step, done.stdout[-2000:], done.stderr[-2000:])
         ran.append(step["command"].split()[2] if step["command"].startswith("jupyter")
                    else "pip")
-    assert ran == ["pip", "check", "productionize", "run", "run", "register", "validate",
-                   "smoke"]
+    assert ran == ["pip", "check", "productionize", "pipeline", "run", "run", "register",
+                   "validate", "smoke"]
+    assert (root / "build" / "churn.pipeline.yaml").is_file()  # the kept build artifact
     sample = json.loads(subprocess.run(["jupyter", "mlops", "runs", "list", "--json"],
                                        cwd=root, env=env, capture_output=True, text=True,
                                        check=True).stdout)
