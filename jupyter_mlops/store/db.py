@@ -24,77 +24,12 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from ..errors import ConfigError, StoreError, UnknownError
+from .schema import MIGRATIONS, check_store_file, is_damage, statements, unreadable
 
 HOME_ENV = "JUPYTER_MLOPS_HOME"
 DB_NAME = "mlops.db"
 
 #: Schema migrations, in order; ``PRAGMA user_version`` is the number applied so far.
-MIGRATIONS = (
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        sweep_id TEXT,
-        status TEXT NOT NULL,
-        notebook TEXT NOT NULL,
-        notebook_sha256 TEXT,
-        created REAL NOT NULL,
-        started REAL,
-        ended REAL,
-        parameters TEXT NOT NULL DEFAULT '{}',
-        record TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX runs_sweep ON runs (sweep_id);
-    CREATE TABLE metrics (
-        run_id TEXT NOT NULL REFERENCES runs (id),
-        name TEXT NOT NULL,
-        step INTEGER NOT NULL DEFAULT -1,
-        value REAL,
-        PRIMARY KEY (run_id, name, step)
-    );
-    CREATE TABLE sweeps (
-        id TEXT PRIMARY KEY,
-        notebook TEXT NOT NULL,
-        created REAL NOT NULL,
-        grid TEXT NOT NULL
-    );
-    """,
-    # 2: the model registry. The audit log is append-only: triggers refuse UPDATE and DELETE.
-    (
-        """CREATE TABLE model_versions (
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            run_id TEXT NOT NULL,
-            created REAL NOT NULL,
-            path TEXT NOT NULL,
-            record TEXT NOT NULL DEFAULT '{}',
-            PRIMARY KEY (name, version)
-        )""",
-        """CREATE TABLE registry_events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            at REAL NOT NULL,
-            model TEXT NOT NULL,
-            version INTEGER,
-            action TEXT NOT NULL,
-            stage TEXT,
-            actor TEXT NOT NULL,
-            reason TEXT,
-            details TEXT NOT NULL DEFAULT '{}'
-        )""",
-        "CREATE INDEX registry_events_model ON registry_events (model, seq)",
-        """CREATE TRIGGER registry_events_no_update BEFORE UPDATE ON registry_events
-           BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END""",
-        """CREATE TRIGGER registry_events_no_delete BEFORE DELETE ON registry_events
-           BEGIN SELECT RAISE(ABORT, 'the registry audit log is append-only'); END""",
-    ),
-    # 3: the process that runs a job (pid and start time, so a restarted server can still
-    # cancel it) and its progress (cells done / total, the current cell).
-    (
-        "ALTER TABLE runs ADD COLUMN owner TEXT",
-        "ALTER TABLE runs ADD COLUMN progress TEXT",
-    ),
-)
-
-
 class Status(str, Enum):
     """A run's status."""
 
@@ -111,56 +46,6 @@ class Status(str, Enum):
 
 
 STATUSES = tuple(s.value for s in Status)
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _statements(migration) -> list[str]:
-    """A migration's statements: a tuple as given, or a script split on ``;``."""
-    if isinstance(migration, tuple):
-        return list(migration)
-    return [s for s in migration.split(";") if s.strip()]
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite says the file is damaged (not merely busy or misused)."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
-        return True
-    text = str(exc)
-    return "malformed" in text or "not a database" in text
-
-
-def check_store_file(path: Path) -> None:
-    """StoreError unless ``path`` looks like a whole SQLite file (checked from its 100-byte
-    header before SQLite opens it: SQLite takes an empty file for a new database)."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as stream:
-            header = stream.read(100)
-    except OSError as exc:
-        raise StoreError(f"cannot read the run store: {exc.strerror}", path=str(path)) from None
-    if size == 0:
-        raise unreadable(path, "the file is empty: 0 bytes")
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        raise unreadable(path, "the file is not an SQLite database")
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    if header[24:28] == header[92:96] and size < page_size * pages:
-        raise unreadable(path, f"the file is truncated: {size} of {page_size * pages} bytes")
-
-
-def unreadable(path: Path, reason: str) -> StoreError:
-    """The error for a damaged store file: what is wrong and how to recover."""
-    backups = sorted(path.parent.glob(f"{path.name}.bak-schema*"))
-    restore = (f"restore the copy kept before the last schema migration "
-               f"(`cp {backups[-1]} {path}`), or " if backups else
-               "restore it from a backup, or ")
-    return StoreError(f"the run store is unreadable ({reason}); nothing was changed. To "
-                      f"recover, {restore}move it away (`mv {path} {path}.broken`) to start "
-                      "a new, empty store", path=str(path))
-
-
 def find_home(start: Optional[os.PathLike] = None) -> Path:
     """``$JUPYTER_MLOPS_HOME``, else the nearest ``.mlops`` above ``start`` inside its git
     repository (beside the repository's ``.git`` when there is none yet), else
@@ -280,7 +165,7 @@ class RunStore:
             db.execute("PRAGMA synchronous=NORMAL")
             yield db
         except sqlite3.DatabaseError as exc:
-            if _is_damage(exc):
+            if is_damage(exc):
                 raise self.unreadable(str(exc)) from None
             raise
         finally:
@@ -299,7 +184,7 @@ class RunStore:
             try:
                 # Another process may have migrated while we waited for the lock.
                 if db.execute("PRAGMA user_version").fetchone()[0] == number:
-                    for statement in _statements(MIGRATIONS[number]):
+                    for statement in statements(MIGRATIONS[number]):
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version={number + 1}")
                 db.execute("COMMIT")
