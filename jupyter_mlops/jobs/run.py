@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, plain
 from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
 from ..processes import process_token
@@ -200,6 +200,8 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
             )
     except BaseException as exc:  # pylint: disable=broad-exception-caught  # recorded below
         status, ending, error = _failure(exc, numbers, current, kernel)
+        error = {key: plain(value) if isinstance(value, str) else value
+                 for key, value in error.items()}
         if not isinstance(exc, (Exception, KeyboardInterrupt)):
             raise
     finally:

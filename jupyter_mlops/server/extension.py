@@ -14,6 +14,7 @@ from jupyter_server.utils import url_path_join
 from traitlets import Float, Int
 
 from .handlers import ROUTES
+from .registry_handlers import ROUTES as REGISTRY_ROUTES
 from .tasks import Tasks
 
 
@@ -39,7 +40,7 @@ class MlopsExtension(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Add the ``/mlops/api/`` routes (the base URL is prepended by the server)."""
         self.handlers.extend((url_path_join("mlops", "api", path), handler)
-                             for path, handler in ROUTES)
+                             for path, handler in [*ROUTES, *REGISTRY_ROUTES])
         self.log.info("jupyter-mlops: API at %s", url_path_join(
             self.serverapp.base_url, "mlops", "api"))
 
