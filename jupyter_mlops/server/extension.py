@@ -5,9 +5,12 @@ Configure it like any Jupyter app, e.g. in ``jupyter_server_config.py``::
     c.MlopsExtension.task_workers = 4      # productionize tasks at once
     c.MlopsExtension.task_expiry = 600     # seconds a finished task stays readable
     c.MlopsExtension.job_workers = 2       # worker processes per sweep started from the UI
+                                           # (default: one per core, at most 4)
 """
 
 from __future__ import annotations
+
+import os
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
@@ -29,8 +32,10 @@ class MlopsExtension(ExtensionApp):
                                             "(each runs a kernel, pylint and pytest)")
     task_expiry = Float(3600.0, config=True, help="seconds a finished productionize task is "
                                                   "kept for GET tasks/{id}")
-    job_workers = Int(1, config=True, help="worker processes that share the runs of a sweep "
-                                           "started with POST runs")
+    job_workers = Int(min(4, os.cpu_count() or 1), config=True,
+                      help="worker processes that share the runs of a sweep started with POST "
+                           "runs (default: one per core, at most 4), so its members run in "
+                           "parallel")
 
     def initialize_settings(self) -> None:
         """The task registry, sized from the traitlets."""

@@ -1,10 +1,11 @@
 /**
  * jupyter-mlops in JupyterLab, one plugin per concern: settings, cell roles, Productionize,
- * training jobs.
+ * training jobs, models.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { jobsPlugin } from './jobs';
+import { modelsPlugin } from './models';
 import { productionizePlugin } from './productionize';
 import { rolesPlugin } from './rolesplugin';
 import { settingsPlugin } from './settings';
@@ -15,7 +16,8 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   settingsPlugin,
   rolesPlugin,
   productionizePlugin,
-  jobsPlugin
+  jobsPlugin,
+  modelsPlugin
 ];
 
 export default plugins;
