@@ -114,6 +114,10 @@ export class ProductionizeView extends Widget {
           `tasks/${started.task}`
         );
         log.replaceChildren(...task.progress.map(line => el('li', '', line)));
+        const phase = task.progress[task.progress.length - 1];
+        status.textContent =
+          trans.__('Productionizing %1…', this.notebookPath) +
+          (phase ? ` ${phase}` : '');
       } while (task.status === 'running');
       if (task.status === 'failed' || !task.result) {
         this.showError(status, task.error ?? { message: trans.__('failed') });

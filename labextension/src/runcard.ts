@@ -24,9 +24,13 @@ export interface IRunActions {
   cancel(id: string, button: HTMLButtonElement): void;
 }
 
-/** A run or sweep id as people read it: its first 8 characters (the full one in a tooltip). */
+/**
+ * A run or sweep id as people read it: its random part (`20261202-011304-c654ea` ->
+ * `c654ea`); the whole id is in the tooltip.
+ */
 export function shortId(id: string): string {
-  return id.length > 8 ? id.slice(0, 8) : id;
+  const tail = id.split('-').pop() ?? id;
+  return tail.length >= 4 ? tail : id;
 }
 
 /** A relative time ("2 minutes ago") that `refreshTimes` keeps current. */

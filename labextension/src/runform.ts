@@ -8,11 +8,6 @@ import { Widget } from '@lumino/widgets';
 import { IParameter } from './api';
 import { el } from './dom';
 
-/** A number, or a comma list of them (a sweep), as the inputs' `pattern`. */
-const INT_LIST = '\\s*[-+]?\\d+\\s*(,\\s*[-+]?\\d+\\s*)*';
-const FLOAT_LIST =
-  '\\s*[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*(,\\s*[-+]?(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?\\s*)*';
-
 /** What the Run dialog hands back: the values the user changed, as the server takes them. */
 export interface IRunChoice {
   parameters: Record<string, string | boolean>;
@@ -157,7 +152,6 @@ export class RunForm extends Widget implements Dialog.IBodyWidget<IRunChoice> {
         input.type = 'text';
         if (p.type === 'int' || p.type === 'float') {
           input.inputMode = 'decimal';
-          input.pattern = p.type === 'int' ? INT_LIST : FLOAT_LIST;
           input.title = trans.__(
             'Default: %1. A comma list (for example 0.1,1) makes a sweep.',
             p.default
