@@ -93,12 +93,16 @@ export function sweepPlot(
     numeric ? (p.x as number) : labels.indexOf(JSON.stringify(p.x))
   );
   const ys = points.map(p => p.y);
+  // a margin of 8% each side, so no point sits on an axis
   const span = (v: number[]) => {
     const [lo, hi] = [Math.min(...v), Math.max(...v)];
-    return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+    const margin = lo === hi ? 1 : (hi - lo) * 0.08;
+    return [lo - margin, hi + margin];
   };
   const [x0, x1] = span(xs.length ? xs : [0]);
   const [y0, y1] = span(ys.length ? ys : [0]);
+  const [xLo, xHi] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 0];
+  const [yLo, yHi] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 0];
   const sx = (x: number) => pad + ((x - x0) / (x1 - x0)) * (width - pad - 10);
   const sy = (y: number) =>
     height - pad + 10 - ((y - y0) / (y1 - y0)) * (height - pad - 10);
@@ -125,11 +129,23 @@ export function sweepPlot(
     node.textContent = value;
     plot.appendChild(node);
   };
-  text(pad - 3, sy(y1) + 4, shownNumber(y1), 'end', 'jp-mlops-tick');
-  text(pad - 3, sy(y0), shownNumber(y0), 'end', 'jp-mlops-tick');
+  text(pad - 3, sy(yHi) + 3, shownNumber(yHi), 'end', 'jp-mlops-tick');
+  text(pad - 3, sy(yLo) + 3, shownNumber(yLo), 'end', 'jp-mlops-tick');
   if (numeric) {
-    text(sx(x0), height - pad + 22, shownNumber(x0), 'middle', 'jp-mlops-tick');
-    text(sx(x1), height - pad + 22, shownNumber(x1), 'middle', 'jp-mlops-tick');
+    text(
+      sx(xLo),
+      height - pad + 22,
+      shownNumber(xLo),
+      'middle',
+      'jp-mlops-tick'
+    );
+    text(
+      sx(xHi),
+      height - pad + 22,
+      shownNumber(xHi),
+      'middle',
+      'jp-mlops-tick'
+    );
   } else {
     labels.forEach((label, i) =>
       text(sx(i), height - pad + 22, label, 'middle', 'jp-mlops-tick')

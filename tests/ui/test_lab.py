@@ -132,6 +132,13 @@ def test_1_role_markers_and_setting_a_role(page):
     dialog.wait_for()
     rows = dialog.locator(".jp-mlops-suggestion").all_inner_texts()
     assert any("Skip" in r and "only displays" in r for r in rows), rows
+    # each row shows the cell's code, and its link takes the notebook there
+    row = dialog.locator(".jp-mlops-suggestion", has_text="only displays").first
+    code = row.locator(".jp-mlops-suggestionCode").inner_text()
+    assert code.strip(), row.inner_text()
+    row.locator(".jp-mlops-cellLink").click()
+    active = page.locator(".jp-NotebookPanel .jp-Cell.jp-mod-active")
+    assert code.splitlines()[0] in active.inner_text()
     dialog.get_by_role("button", name="Cancel").click()
     dialog.wait_for(state="detached")
     # cancelled: no cell got a role it did not have
@@ -171,6 +178,10 @@ def test_4_training_job_from_the_dialog(page, lab):
     done = page.locator("#jp-mlops-jobs .jp-mlops-run-succeeded")
     done.wait_for(timeout=300_000)
     assert "accuracy" in done.inner_text() and "C=" in done.inner_text()
+    # a notification says so, with the result one click away
+    toast = page.locator(".Toastify__toast", has_text="succeeded").first
+    toast.wait_for(timeout=10_000)
+    assert "accuracy" in toast.inner_text() and toast.get_by_text("Open executed notebook")
     runs = recorded_runs(lab["root"])
     assert runs[0]["parameters"] == {"C": 0.5} and runs[0]["status"] == "succeeded"
     page.screenshot(path=str(SHOTS / "5-jobs-panel.png"))
@@ -201,12 +212,8 @@ def test_6_cancel_a_running_job_from_the_jobs_panel(page, lab):
     page.locator(".jp-Dialog").get_by_role("button", name="Run").click()
     running = page.locator("#jp-mlops-jobs .jp-mlops-run-running", has_text="slow.ipynb")
     running.locator(".jp-mlops-cancel").click(timeout=120_000)
-    try:
-        page.locator("#jp-mlops-jobs .jp-mlops-run-cancelled", has_text="slow.ipynb").wait_for(
-            timeout=60_000)
-    except Exception:
-        page.screenshot(path="/tmp/dbg15/t6.png")
-        raise AssertionError(page.locator("#jp-mlops-jobs").inner_text() + json.dumps(recorded_runs(lab["root"]))[:3000])
+    page.locator("#jp-mlops-jobs .jp-mlops-run-cancelled", has_text="slow.ipynb").wait_for(
+        timeout=60_000)
     runs = recorded_runs(lab["root"])
     slow = [r for r in runs if r["notebook"].endswith("slow.ipynb")]
     assert [r["status"] for r in slow] == ["cancelled"], slow
@@ -239,6 +246,14 @@ def _toast(page, text: str):
     return page.locator(".Toastify__toast", has_text=text).first
 
 
+def _dismiss_toasts(page) -> None:
+    """Close the notification toasts (before a screenshot of what is under them)."""
+    close = page.locator(".Toastify__toast [title='Dismiss notification']")
+    while close.count():
+        close.first.click()
+        page.wait_for_timeout(300)
+
+
 def _show(page, item: str) -> None:
     """Open a panel from the View menu (``Show Training Jobs``, ``Show Models``)."""
     page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
@@ -249,14 +264,23 @@ def test_4b_open_executed_notebook_opens_the_recorded_notebook(page, lab):
     """The run store is in the hidden .mlops folder: the button still opens the notebook."""
     _show(page, "Show Training Jobs")
     page.locator("#jp-mlops-jobs .jp-mlops-run-succeeded .jp-mlops-openExecuted").first.click()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-NotebookPanel')].some(p =>"
-        " !p.classList.contains('lm-mod-hidden') && p.textContent.includes('Parameters'))")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-active[title*='MlopsRun:']"
+                 ).wait_for()
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").last
+    panel.locator(".jp-Cell").first.wait_for()
+    # papermill's injected cell, with the value the job used (JupyterLab renders the cells
+    # in view only: scroll until it is there)
+    injected = panel.locator(".jp-CodeCell", has_text="C = 0.5")
+    for _ in range(30):
+        if injected.count():
+            break
+        panel.locator(".jp-Notebook").hover()
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(200)
+    assert injected.count() == 1 and "# Parameters" in injected.inner_text()
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-active")
     assert tab.inner_text() == "churn.ipynb" and "MlopsRun:" in tab.get_attribute("title")
     assert page.locator(".jp-Dialog", has_text="Not Found").count() == 0
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").last
-    assert "C = 0.5" in panel.inner_text()  # papermill's injected cell: the value used
     page.screenshot(path=str(SHOTS / "10-executed-notebook.png"))
     page.goto(f"{lab['url']}lab/tree/churn.ipynb?token={lab['token']}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
@@ -353,6 +377,29 @@ def test_5b_errors_offer_their_fix_as_a_button(page, lab):
     assert page.locator(".jp-mlops-ProductionizePanel:has-text('keyerror')").count() <= 1
 
 
+def test_5c_hand_edits_are_overwritten_only_after_a_confirm(page, lab):
+    """A generated file edited by hand: Productionize stops, and offers to overwrite."""
+    train = lab["root"] / "build" / "unproven" / "unproven" / "train.py"
+    assert train.exists()
+    train.write_text(train.read_text() + "# my hand edit\n")
+    page.goto(f"{lab['url']}lab/workspaces/unproven/tree/unproven.ipynb?token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    _cell_by_text(page, "LinearRegression().fit").locator(".jp-InputArea-editor").click()
+    page.locator(".jp-mlops-productionizeButton").first.click()
+    page.wait_for_selector(".jp-mlops-fixForce", timeout=60_000)
+    message = page.locator(".jp-mlops-errorMessage").first.inner_text()
+    assert "edited by hand" in message and "--force" not in message, message
+    page.locator(".jp-mlops-fixForce").click()
+    confirm = page.locator(".jp-Dialog", has_text="Overwrite your edits?")
+    confirm.get_by_role("button", name="Cancel").click()  # nothing happens without a yes
+    assert "# my hand edit" in train.read_text()
+    page.locator(".jp-mlops-fixForce").click()
+    confirm.get_by_role("button", name="Overwrite").click()
+    page.wait_for_selector(".jp-mlops-ProductionizeView .jp-mlops-filesSection",
+                           timeout=300_000)
+    assert "# my hand edit" not in train.read_text()
+
+
 def test_8_models_panel_lineage_promote_and_history(page, lab):
     """A version registered from the run of test 4 (its real record), shown with its
     lineage; Promote asks first and the registry's gate answers."""
@@ -389,6 +436,7 @@ def test_8_models_panel_lineage_promote_and_history(page, lab):
     page.locator("#jp-mlops-models .jp-mlops-historySection summary").click()
     history = page.locator("#jp-mlops-models .jp-mlops-history").inner_text()
     assert "promoted → production" in history and "validated" in history, history
+    _dismiss_toasts(page)
     page.screenshot(path=str(SHOTS / "14-models-panel.png"))
 
 
@@ -408,7 +456,9 @@ def test_7_dark_theme(page, lab):
     page.screenshot(path=str(SHOTS / "8-dark-theme.png"))
     _show(page, "Show Training Jobs")
     page.locator("#jp-mlops-jobs .jp-mlops-sweep").first.wait_for()
+    page.locator("#jp-mlops-jobs .jp-mlops-sweepMembers summary").first.click()
     page.screenshot(path=str(SHOTS / "15-dark-sweep.png"))
     _show(page, "Show Models")
     page.locator("#jp-mlops-models .jp-mlops-version").first.wait_for()
+    page.locator("#jp-mlops-models .jp-mlops-historySection summary").click()
     page.screenshot(path=str(SHOTS / "16-dark-models.png"))
