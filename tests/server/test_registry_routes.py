@@ -1,6 +1,7 @@
 """The Models panel's routes and "Open executed notebook" against a real Jupyter server, over
 a real run of a small notebook and a registry holding two versions of its model."""
 
+import inspect
 import json
 import shutil
 
@@ -45,7 +46,7 @@ def test_the_new_routes_are_authenticated_and_authorized():
         for verb in ("get", "put", "post", "delete", "patch"):
             method = handler.__dict__.get(verb)
             if method is not None:
-                source = __import__("inspect").getsource(method)
+                source = inspect.getsource(method)
                 assert "@tornado.web.authenticated" in source and "@authorized" in source
 
 
