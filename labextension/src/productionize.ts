@@ -412,9 +412,15 @@ export class ProductionizeView extends Widget {
   private _finished = new Signal<this, IProductionizeResult | null>(this);
 }
 
-/** A message with cells named by number only: "cell 5 (id 3b0e…-…)" reads "cell 5". */
+/**
+ * A message with cells named by number, as the links beside it: "cell 5 (id 3b0e…)" reads
+ * "cell 5", "cell 4 (id 1c01…, mlops:skip)" reads "cell 4 (mlops:skip)".
+ */
 export function readableMessage(message: string): string {
-  return message.replace(/(cell \d+) \(id [^)]+\)/g, '$1');
+  return message.replace(
+    /(cell \d+) \(id [^,)]+(?:, ([^)]+))?\)/g,
+    (_, cell: string, rest?: string) => (rest ? `${cell} (${rest})` : cell)
+  );
 }
 
 /** A notification when a Productionize ends, with a link to its panel. */

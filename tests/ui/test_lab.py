@@ -316,8 +316,11 @@ def test_4c_a_sweep_from_the_dialog_ranks_and_plots_its_runs(page, lab):
     values = [float(v) for v in page.locator(
         "#jp-mlops-jobs .jp-mlops-sweep .jp-mlops-sweepRow td:nth-child(3)").all_inner_texts()]
     assert values == sorted(values, reverse=True), values
-    sweep_ids = {r["sweep_id"] for r in recorded_runs(lab["root"]) if r.get("sweep_id")}
-    assert len(sweep_ids) == 1
+    members = [r for r in recorded_runs(lab["root"]) if r.get("sweep_id")]
+    assert len({r["sweep_id"] for r in members}) == 1 and len(members) == 2
+    # started from the UI, the members ran at the same time (one worker per core), as the
+    # command line runs them with --workers
+    assert max(r["started"] for r in members) < min(r["ended"] for r in members), members
     page.screenshot(path=str(SHOTS / "11-sweep.png"))
 
 
@@ -398,6 +401,27 @@ def test_5c_hand_edits_are_overwritten_only_after_a_confirm(page, lab):
     page.wait_for_selector(".jp-mlops-ProductionizeView .jp-mlops-filesSection",
                            timeout=300_000)
     assert "# my hand edit" not in train.read_text()
+
+
+def test_5d_a_hidden_state_error_names_cells_by_number_with_separate_links(page, lab):
+    bad = HERE.parent / "notebooks" / "bad"
+    shutil.copy(bad / "hidden_state_tagged_cell_reads_threshold_set_in_skip_cell.ipynb",
+                lab["root"] / "hidden.ipynb")
+    page.goto(f"{lab['url']}lab/workspaces/hidden/tree/hidden.ipynb?reset&token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.locator(".jp-mlops-productionizeButton").first.click()
+    page.wait_for_selector(".jp-mlops-status-failed", timeout=120_000)
+    message = page.locator(".jp-mlops-errorMessage").first.inner_text()
+    assert "cell 5 line 3" in message and "cell 4 (mlops:skip)" in message, message
+    assert "(id " not in message, message
+    links = page.locator(".jp-mlops-errorLinks .jp-mlops-cellLink")
+    assert links.all_inner_texts() == ["Go to cell 5", "Go to cell 4"]
+    first, second = links.nth(0).bounding_box(), links.nth(1).bounding_box()
+    assert second["x"] - (first["x"] + first["width"]) >= 8  # apart, not run together
+    links.nth(1).click()
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.jp-NotebookPanel .jp-Cell.jp-mod-active');"
+        " return c && c.textContent.includes('cutoff = df'); }")
 
 
 def test_8_models_panel_lineage_promote_and_history(page, lab):
