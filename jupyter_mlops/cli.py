@@ -204,7 +204,8 @@ def _emit_error(exc: MlopsError, as_json: bool) -> None:
     if as_json:
         print(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
     else:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = f" ({exc.hint})" if exc.hint else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
 
 
 def _printed(write: Callable[[], None], code: int) -> int:

@@ -8,8 +8,24 @@ understands. Adapters map the classes to exit codes (``cli.py``) and HTTP status
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Optional
+
+#: Terminal colour and cursor codes (IPython colours its tracebacks): never shown to a user.
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+#: What a front end can offer for an error that one of these actions fixes, and how the
+#: command line says it. The UI shows a button instead of the flag.
+FIXES = {
+    "no-execute": "use --no-execute to productionize without the recording run",
+    "force": "pass --force to overwrite them",
+}
+
+
+def plain(text: str) -> str:
+    """``text`` without ANSI escape codes (``\x1b[31mKeyError\x1b[39m`` -> ``KeyError``)."""
+    return ANSI.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -50,10 +66,18 @@ class MlopsError(Exception):
     #: Exit code for the CLI: 2 means bad usage or bad input, 1 a failed check.
     exit_code = 2
 
-    def __init__(self, message: str, *, path: Optional[str] = None) -> None:
+    def __init__(self, message: str, *, path: Optional[str] = None,
+                 fix: Optional[str] = None) -> None:
+        message = plain(message)
         super().__init__(message)
         self.message = message
         self.path = path
+        self.fix = fix
+
+    @property
+    def hint(self) -> Optional[str]:
+        """How the command line fixes this error (``FIXES``), or None."""
+        return FIXES.get(self.fix or "")
 
     def __str__(self) -> str:
         prefix = f"{self.path}: " if self.path else ""
@@ -61,7 +85,8 @@ class MlopsError(Exception):
 
     def to_dict(self) -> dict:
         """JSON form for ``--json`` output and HTTP error bodies."""
-        return {"error": type(self).__name__, "message": str(self), "path": self.path}
+        return {"error": type(self).__name__, "message": str(self), "path": self.path,
+                "fix": self.fix}
 
 
 class NotebookError(MlopsError):
@@ -75,8 +100,9 @@ class NotebookError(MlopsError):
         cell: Optional[CellRef] = None,
         other_cell: Optional[CellRef] = None,
         line: Optional[int] = None,
+        fix: Optional[str] = None,
     ) -> None:
-        super().__init__(message, path=path)
+        super().__init__(message, path=path, fix=fix)
         self.cell = cell
         self.other_cell = other_cell
         self.line = line

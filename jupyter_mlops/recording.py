@@ -187,8 +187,7 @@ def _execute(client, nb: Notebook, origin: list, failed: dict, timeout: int) -> 
                                  path=nb.path) from None
         raise RecordingError(
             f"raised {_first_line(exc)} while productionize ran the notebook to record a "
-            "sample (use --no-execute to skip the recording)",
-            path=nb.path, cell=source.ref) from None
+            "sample", path=nb.path, cell=source.ref, fix="no-execute") from None
     except DeadKernelError:
         raise RecordingError("the kernel died while running the notebook", path=nb.path) \
             from None

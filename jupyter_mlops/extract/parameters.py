@@ -43,9 +43,16 @@ def _assigned(node: ast.stmt) -> list[tuple[str, ast.expr]]:
 
 def parameters_of(nb: Notebook, statements: dict[int, tuple[Statement, ...]]
                   ) -> tuple[Parameter, ...]:
-    """The parameters cells' assignments, in order (a later one wins, as in the kernel)."""
+    """The parameters cell's assignments, in order; a second ``parameters`` cell is an error."""
     found: dict[str, Parameter] = {}
-    for cell in nb.tagged("parameters"):
+    cells = nb.tagged("parameters")
+    if len(cells) > 1:
+        raise NotebookError(
+            f"two cells are tagged `parameters` ({cells[0].ref} and {cells[1].ref}): papermill "
+            "injects a job's values after the first one only, so the second would overwrite "
+            "them. Merge them into one cell, or remove the tag from the second",
+            path=nb.path, cell=cells[1].ref, other_cell=cells[0].ref)
+    for cell in cells:
         for stmt in statements[cell.index]:
             pairs = _assigned(stmt.node)
             if not pairs and not isinstance(stmt.node, (ast.Import, ast.ImportFrom)):

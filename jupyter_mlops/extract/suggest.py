@@ -7,7 +7,8 @@
 4. ``.predict(``/``.predict_proba(`` on new data with no metric call -> ``scoring``
 5. metric calls (``*_score``, ``*_error``, ``classification_report``, ``.score(``) -> ``evaluation``
 6. only displays (``df.head()``, plots, ``describe``) -> ``skip``, whatever they show
-   (``plt.hist(np.log1p(df.price))`` transforms nothing)
+   (``plt.hist(np.log1p(df.price))`` transforms nothing), also when its other statements only
+   compute what the plot shows (``colors = np.where(...)`` then ``plt.scatter(c=colors)``)
 7. ``read_csv``/``read_parquet``/``load_*``/``fetch_*``/``open(`` -> ``data``
 8. column assignment, ``get_dummies``, ``fillna``, ``.apply(``, ``.map(``, ``astype``, or
    selecting the model's inputs and label (``X = df[FEATURES]``, ``y = df['target']``) ->
@@ -124,6 +125,27 @@ def _is_display(tree: ast.Module) -> bool:
     return all(is_display_only(s, i == last, plot_names) for i, s in enumerate(tree.body))
 
 
+def _only_feeds_a_plot(tree: ast.Module) -> bool:
+    """True for a cell that plots, whose other statements only bind plain names its plots
+    read (``colors = np.where(df.churn, 'red', 'grey')`` before ``plt.scatter(c=colors)``)."""
+    plot_names: set[str] = set()
+    last = len(tree.body) - 1
+    shown = [s for i, s in enumerate(tree.body) if is_display_only(s, i == last, plot_names)]
+    if not shown or len(shown) == len(tree.body):
+        return False
+    read = {n.id for s in shown for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for stmt in tree.body:
+        if stmt in shown:
+            continue
+        if not isinstance(stmt, ast.Assign) or not all(isinstance(t, ast.Name)
+                                                       for t in stmt.targets):
+            return False
+        if any(_XY.match(t.id) or t.id not in read for t in stmt.targets):
+            return False
+    return True
+
+
 def _role_from_calls(tree: ast.Module) -> Optional[tuple[str, str]]:
     """Rules 3 to 8 of the module docstring, in order."""
     called = _called(tree)
@@ -136,6 +158,7 @@ def _role_from_calls(tree: ast.Module) -> Optional[tuple[str, str]]:
         ("scoring", predicts and not metrics and "calls .predict( without computing metrics"),
         ("evaluation", metrics and f"computes metrics ({metrics[0]})"),
         ("skip", _is_display(tree) and "only displays tables or plots"),
+        ("skip", _only_feeds_a_plot(tree) and "draws a plot (what it computes only feeds it)"),
         ("data", loads and f"loads data ({loads[0]})"),
         ("featurization", _featurization(tree, called)),
     )

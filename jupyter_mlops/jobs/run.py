@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, plain
 from ..extract.plan import notebook_parameters
 from ..notebook import Notebook, read_notebook
 from ..processes import process_token
@@ -265,6 +265,8 @@ def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
         _execute(job, kernel, timeout, kernels)
     except BaseException as exc:  # pylint: disable=broad-exception-caught  # recorded below
         status, ending, error = _failure(exc, job.numbers, job.current, kernel)
+        error = {key: plain(value) if isinstance(value, str) else value
+                 for key, value in error.items()}
         if not isinstance(exc, (Exception, KeyboardInterrupt)):
             raise
     finally:

@@ -94,9 +94,8 @@ class OutputGuard:
             if edited:
                 raise OutputError(
                     f"generated file(s) in {out} were edited by hand since they were written: "
-                    f"{', '.join(edited)}. Move the changes into the notebook, or pass --force "
-                    "to overwrite them"
-                )
+                    f"{', '.join(edited)}. Move the changes into the notebook, or overwrite "
+                    "them", fix="force")
         return cls(out, manifest)
 
 

@@ -5,11 +5,13 @@ Configure it like any Jupyter app, e.g. in ``jupyter_server_config.py``::
     c.MlopsExtension.task_workers = 4      # productionize tasks at once
     c.MlopsExtension.task_expiry = 600     # seconds a finished task stays readable
     c.MlopsExtension.job_workers = 2       # worker processes per sweep started from the UI
+                                           # (default: one per core, at most 4)
     c.MlopsExtension.standby_kernel = False  # no worker + kernel waiting for "Run as Job"
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
@@ -18,6 +20,7 @@ from traitlets import Bool, Float, Int
 
 from .handlers import ROUTES
 from .pipeline_handlers import ROUTES as PIPELINE_ROUTES
+from .registry_handlers import ROUTES as REGISTRY_ROUTES
 from .tasks import Tasks
 
 
@@ -32,8 +35,10 @@ class MlopsExtension(ExtensionApp):
                                             "(each runs a kernel, pylint and pytest)")
     task_expiry = Float(3600.0, config=True, help="seconds a finished productionize task is "
                                                   "kept for GET tasks/{id}")
-    job_workers = Int(1, config=True, help="worker processes that share the runs of a sweep "
-                                           "started with POST runs")
+    job_workers = Int(min(4, os.cpu_count() or 1), config=True,
+                      help="worker processes that share the runs of a sweep started with POST "
+                           "runs (default: one per core, at most 4), so its members run in "
+                           "parallel")
 
     standby_kernel = Bool(True, config=True, help="keep one worker process with a started "
                                                   "kernel waiting, so that a job started with "
@@ -54,7 +59,8 @@ class MlopsExtension(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Add the ``/mlops/api/`` routes (the base URL is prepended by the server)."""
         self.handlers.extend((url_path_join("mlops", "api", path), handler)
-                             for path, handler in ROUTES + PIPELINE_ROUTES)
+                             for path, handler in [*ROUTES, *PIPELINE_ROUTES,
+                                                   *REGISTRY_ROUTES])
         self.log.info("jupyter-mlops: API at %s", url_path_join(
             self.serverapp.base_url, "mlops", "api"))
 

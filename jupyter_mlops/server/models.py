@@ -8,7 +8,7 @@ parameter names are Python identifiers (papermill injects them as assignments).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -155,3 +155,50 @@ class Cancelling(BaseModel):
     run: str
     status: str = "cancelling"
     cancelled: list[str]
+
+
+class PromoteRequest(Request):
+    """``POST models/{name}/{version}/promote``: the stage, and ``force`` only with a reason
+    (the audit log records both)."""
+
+    stage: Literal["none", "staging", "production", "archived"]
+    force: bool = False
+    reason: Optional[Annotated[str, Field(max_length=500)]] = None
+
+
+class VersionView(BaseModel):
+    """One registered version: stage, lineage, metrics and its last validation."""
+
+    version: int
+    stage: str
+    created: float
+    package: Optional[str] = None
+    parameters: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    lint_score: Optional[float] = None
+    tests: Optional[dict[str, Any]] = None
+    lineage: dict[str, Any]
+    validation: Optional[dict[str, Any]] = None
+
+
+class ModelView(BaseModel):
+    """A registered model: its versions and audit history, newest first."""
+
+    name: str
+    versions: list[VersionView]
+    history: list[dict[str, Any]]
+
+
+class ModelList(BaseModel):
+    """``GET models``."""
+
+    models: list[ModelView]
+
+
+class Promoted(BaseModel):
+    """``POST .../promote``: the version's new stage, what it archived, the model now."""
+
+    version: int
+    stage: str
+    archived: list[int]
+    model: ModelView

@@ -21,6 +21,8 @@ export interface IErrorBody {
   other_cell?: ICellRef | null;
   line?: number | null;
   status?: number;
+  /** An action that fixes the error: `no-execute` (no recording run), `force` (overwrite). */
+  fix?: 'no-execute' | 'force' | null;
 }
 
 /** An error answered by the server, with its JSON body. */
@@ -133,6 +135,62 @@ export interface IRun {
   } | null;
   progress: { done: number; total: number | null; cell: string | null } | null;
   executed_path: string | null;
+}
+
+/** `GET models`: one registered version, its lineage and its last validation. */
+export interface IModelVersion {
+  version: number;
+  stage: 'none' | 'staging' | 'production' | 'archived';
+  created: number;
+  package: string | null;
+  parameters: Record<string, unknown>;
+  metrics: Record<string, number>;
+  lint_score: number | null;
+  tests: { passed?: number; failed?: number; errors?: number } | null;
+  lineage: {
+    run: string;
+    notebook: string | null;
+    notebook_sha256: string | null;
+    inputs: { path: string; sha256: string | null }[];
+    commit: string | null;
+    dirty: boolean | null;
+    python: string | null;
+  };
+  validation: {
+    passed: boolean;
+    production: number | null;
+    at: number;
+    actor: string;
+    metrics: {
+      metric: string;
+      production: number | null;
+      candidate: number | null;
+      change: number | null;
+      tolerance: number | null;
+      ok: boolean | null;
+    }[];
+    problems: { column: string; check: string; detail: string }[];
+    notes: string[];
+  } | null;
+}
+
+/** One event of a model's audit log. */
+export interface IModelEvent {
+  seq: number;
+  at: number;
+  version: number | null;
+  action: string;
+  stage: string | null;
+  actor: string;
+  reason: string | null;
+  passed: boolean | null;
+}
+
+/** `GET models`: a registered model, versions and history newest first. */
+export interface IModel {
+  name: string;
+  versions: IModelVersion[];
+  history: IModelEvent[];
 }
 
 /** Call `/mlops/api/<endpoint>`: JSON in and out; `MlopsApiError` on a non-2xx answer. */

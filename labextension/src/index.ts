@@ -1,10 +1,11 @@
 /**
  * jupyter-mlops in JupyterLab, one plugin per concern: settings, cell roles, Productionize,
- * training jobs, Kubeflow pipeline export.
+ * training jobs, models, Kubeflow pipeline export.
  */
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { jobsPlugin } from './jobs';
+import { modelsPlugin } from './models';
 import { pipelinePlugin } from './pipeline';
 import { productionizePlugin } from './productionize';
 import { rolesPlugin } from './rolesplugin';
@@ -17,6 +18,7 @@ const plugins: JupyterFrontEndPlugin<any>[] = [
   rolesPlugin,
   productionizePlugin,
   jobsPlugin,
+  modelsPlugin,
   pipelinePlugin
 ];
 

@@ -17,9 +17,9 @@ import {
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
-import { Time } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import {
   ITranslator,
   TranslationBundle,
@@ -27,8 +27,12 @@ import {
 } from '@jupyterlab/translation';
 import { SidePanel, refreshIcon } from '@jupyterlab/ui-components';
 import { Poll } from '@lumino/polling';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
+import { IRunChoice, RunForm } from './runform';
+import { ExecutedRunsDrive, executedPath } from './drive';
+import { JobsStatus, notifyEnded } from './jobstatus';
 import {
   IParameter,
   IRun,
@@ -37,7 +41,9 @@ import {
   postJSON,
   requestAPI
 } from './api';
-import { el, linkButton, smallButton } from './dom';
+import { el } from './dom';
+import { ACTIVE, IRunActions, refreshTimes, runCard, shortId } from './runcard';
+import { sweepCard, sweepStatus } from './sweeps';
 import { jobsIcon } from './icons';
 import { askAboutNotebook, goToCell, notebookFor } from './notebooks';
 import { IMlopsSettings } from './settings';
@@ -47,186 +53,21 @@ export namespace JobCommandIDs {
   export const show = 'jupyter-mlops:show-jobs';
 }
 
-/** What the Run dialog hands back: the values the user changed, as the server takes them. */
-export interface IRunChoice {
-  parameters: Record<string, string | boolean>;
-  sweep: boolean;
-}
-
-/** A parameter's default as the form shows it (string defaults without their quotes). */
-function shownDefault(p: IParameter): string {
-  if (p.type === 'str') {
-    const quoted = /^(['"])(.*)\1$/s.exec(p.default.trim());
-    return quoted ? quoted[2] : p.default;
-  }
-  return p.default;
-}
-
-/**
- * The Run dialog's form, built from the parameters cell: one input per parameter prefilled
- * with its default (number, checkbox or text by the default's type). "Sweep" turns every
- * input into a text field that takes a comma list; the job then runs every combination.
- */
-export class RunForm extends Widget implements Dialog.IBodyWidget<IRunChoice> {
-  constructor(
-    private parameters: IParameter[],
-    private trans: TranslationBundle,
-    previous: IRunChoice | null = null,
-    error: string | null = null
-  ) {
-    super({ node: document.createElement('form') });
-    this.addClass('jp-mlops-RunForm');
-    for (const p of parameters) {
-      const value = previous?.parameters[p.name];
-      this.values.set(
-        p.name,
-        value === undefined
-          ? shownDefault(p)
-          : typeof value === 'boolean'
-            ? value
-              ? 'True'
-              : 'False'
-            : value
-      );
-    }
-    this.sweep = previous?.sweep ?? false;
-    if (error) {
-      this.node.appendChild(el('div', 'jp-mlops-formError', error));
-    }
-    if (!parameters.length) {
-      this.node.appendChild(
-        el(
-          'p',
-          'jp-mlops-muted',
-          trans.__(
-            'This notebook has no cell tagged "parameters": the job runs it with its own values.'
-          )
-        )
-      );
-    }
-    this.fields = el('div', 'jp-mlops-fields');
-    this.node.appendChild(this.fields);
-    if (parameters.length) {
-      const toggle = el('label', 'jp-mlops-sweepToggle');
-      const box = el('input');
-      box.type = 'checkbox';
-      box.name = 'jp-mlops-sweep';
-      box.checked = this.sweep;
-      box.onchange = () => {
-        this.collect();
-        this.sweep = box.checked;
-        this.render();
-      };
-      toggle.append(box, el('span', '', trans.__('Sweep')));
-      this.node.appendChild(toggle);
-      this.node.appendChild(
-        el(
-          'p',
-          'jp-mlops-muted jp-mlops-hint',
-          trans.__(
-            'A comma list (for example 0.1,1,10) makes a sweep: one job per combination of values.'
-          )
-        )
-      );
-    }
-    // Enter submits the dialog, not this form
-    this.node.addEventListener('submit', event => event.preventDefault());
-    this.render();
-  }
-
-  getValue(): IRunChoice {
-    this.collect();
-    const parameters: Record<string, string | boolean> = {};
-    for (const p of this.parameters) {
-      const value = this.values.get(p.name)!;
-      if (value === shownDefault(p)) {
-        continue; // only what the user changed: the notebook keeps its own defaults
-      }
-      parameters[p.name] =
-        p.type === 'bool' && !this.sweep ? value === 'True' : value;
-    }
-    return { parameters, sweep: this.sweep };
-  }
-
-  /** Read the inputs into `values`. */
-  private collect(): void {
-    for (const input of this.fields.querySelectorAll<HTMLInputElement>(
-      'input[data-parameter]'
-    )) {
-      const name = input.dataset.parameter!;
-      this.values.set(
-        name,
-        input.type === 'checkbox'
-          ? input.checked
-            ? 'True'
-            : 'False'
-          : input.value
-      );
-    }
-  }
-
-  /** (Re)build the inputs for the current mode. */
-  private render(): void {
-    const trans = this.trans;
-    this.fields.replaceChildren();
-    for (const p of this.parameters) {
-      const value = this.values.get(p.name)!;
-      const label = el('label', 'jp-mlops-field');
-      const name = el('span', 'jp-mlops-fieldName', p.name);
-      const kind = el(
-        'span',
-        'jp-mlops-fieldType',
-        p.type ?? trans.__('Python literal')
-      );
-      const input = el('input', 'jp-mod-styled jp-mlops-input');
-      input.name = p.name;
-      input.dataset.parameter = p.name;
-      input.title = trans.__('Default: %1', p.default);
-      if (p.type === 'bool' && !this.sweep) {
-        input.type = 'checkbox';
-        input.checked = value === 'True';
-        input.classList.remove('jp-mod-styled');
-      } else if ((p.type === 'int' || p.type === 'float') && !this.sweep) {
-        input.type = 'number';
-        input.step = p.type === 'int' ? '1' : 'any';
-        input.value = value.split(',')[0].trim();
-      } else {
-        input.type = 'text';
-        input.value = value;
-        input.placeholder = this.sweep
-          ? p.type === 'bool'
-            ? 'True,False'
-            : trans.__('%1 or a comma list', shownDefault(p))
-          : shownDefault(p);
-      }
-      label.append(name, kind, input);
-      this.fields.appendChild(label);
-    }
-  }
-
-  private values = new Map<string, string>();
-  private sweep: boolean;
-  private fields: HTMLElement;
-}
-
 /** What the Jobs panel can do in the rest of JupyterLab. */
-export interface IJobsActions {
-  /** Open a file (path relative to the server root). */
-  open(path: string): void;
-  /** Take the user to the failing cell of a run's notebook. */
-  goToCell(
-    notebook: string,
-    cellId: string | null,
-    number: number | null
-  ): void;
+export type IJobsActions = Omit<IRunActions, 'cancel'>;
+
+/** A run or sweep that ended while this page watched it. */
+export interface IEnded {
+  kind: 'run' | 'sweep';
+  id: string;
+  status: string;
+  runs: IRun[];
 }
 
-const ACTIVE = new Set(['queued', 'running']);
-
-/** The Training Jobs side panel: runs with live status, progress, metrics, open, cancel. */
+/** The Training Jobs side panel: runs and sweeps with live status, progress, metrics. */
 export class JobsPanel extends SidePanel {
   constructor(
-    private actions: IJobsActions,
+    actions: IJobsActions,
     private settings: IMlopsSettings,
     private trans: TranslationBundle,
     translator: ITranslator
@@ -254,15 +95,30 @@ export class JobsPanel extends SidePanel {
     body.addClass('jp-mlops-jobsBody');
     body.node.append(this.message, this.list);
     this.addWidget(body);
-
+    this.runActions = {
+      ...actions,
+      cancel: (id, button) => void this.cancel(id, button)
+    };
+    // Polled while the page is visible, panel open or not: the status bar and the
+    // notifications follow the jobs too.
     this.poll = new Poll({
       factory: () => this.fetch(),
       frequency: { interval: this.interval(), backoff: true, max: 60_000 },
       name: 'jupyter-mlops:jobs',
-      // nothing to show while the panel is closed
-      standby: () => !this.isVisible || 'when-hidden'
+      standby: 'when-hidden'
     });
+    this.clock = window.setInterval(() => refreshTimes(this.list), 15_000);
     settings.changed.connect(this.retune, this);
+  }
+
+  /** Emitted with the number of active runs whenever it changes. */
+  get activeChanged(): ISignal<this, number> {
+    return this._activeChanged;
+  }
+
+  /** Emitted when a run or a sweep this page saw running has ended. */
+  get ended(): ISignal<this, IEnded> {
+    return this._ended;
   }
 
   /** Fetch the runs now. */
@@ -274,6 +130,7 @@ export class JobsPanel extends SidePanel {
     if (this.isDisposed) {
       return;
     }
+    window.clearInterval(this.clock);
     this.poll.dispose();
     this.settings.changed.disconnect(this.retune, this);
     super.dispose();
@@ -285,7 +142,7 @@ export class JobsPanel extends SidePanel {
 
   /** Poll quickly while a job runs, slowly otherwise. */
   private interval(): number {
-    return this.settings.pollInterval * (this.anyActive ? 1 : 10);
+    return this.settings.pollInterval * (this.active ? 1 : 10);
   }
 
   private retune(): void {
@@ -311,184 +168,118 @@ export class JobsPanel extends SidePanel {
       : this.trans.__(
           'No training jobs yet. Open a notebook and use "Run as Training Job".'
         );
-    this.showRuns(runs);
-    this.anyActive = runs.some(r => ACTIVE.has(r.status));
+    this.runs = runs;
+    this.render();
+    this.announce(runs);
+    const active = runs.filter(r => ACTIVE.has(r.status)).length;
+    if (active !== this.active) {
+      this.active = active;
+      this._activeChanged.emit(active);
+    }
     this.retune();
   }
 
-  /** Show `runs` in order, re-rendering only the rows whose data changed. */
-  private showRuns(runs: IRun[]): void {
-    const rows = runs.map(run => {
-      const signature = JSON.stringify(run);
-      const known = this.rows.get(run.id);
-      if (known && known.signature === signature) {
-        return known.node;
+  /** Tell `ended` about runs and sweeps that ended since the last fetch. */
+  private announce(runs: IRun[]): void {
+    const sweeps = new Map<string, IRun[]>();
+    for (const run of runs) {
+      if (run.sweep_id) {
+        sweeps.set(run.sweep_id, [...(sweeps.get(run.sweep_id) ?? []), run]);
       }
-      const node = this.row(run);
-      this.rows.set(run.id, { signature, node });
-      return node;
-    });
-    const ids = new Set(runs.map(r => r.id));
-    for (const id of [...this.rows.keys()]) {
-      if (!ids.has(id)) {
-        this.rows.delete(id);
+      const was = this.seen.get(run.id);
+      this.seen.set(run.id, run.status);
+      if (was && ACTIVE.has(was) && !ACTIVE.has(run.status) && !run.sweep_id) {
+        this._ended.emit({
+          kind: 'run',
+          id: run.id,
+          status: run.status,
+          runs: [run]
+        });
       }
     }
-    this.list.replaceChildren(...rows);
+    for (const [id, members] of sweeps) {
+      const status = sweepStatus(members);
+      const was = this.seen.get(`sweep:${id}`);
+      this.seen.set(`sweep:${id}`, status);
+      if (was && ACTIVE.has(was) && !ACTIVE.has(status)) {
+        this._ended.emit({ kind: 'sweep', id, status, runs: members });
+      }
+    }
   }
 
-  private row(run: IRun): HTMLElement {
-    const trans = this.trans;
-    const item = el('li', `jp-mlops-run jp-mlops-run-${run.status}`);
-    item.dataset.runId = run.id;
-
-    const top = el('div', 'jp-mlops-runTop');
-    top.appendChild(
-      el(
-        'span',
-        `jp-mlops-badge jp-mlops-runStatus`,
-        this.statusName(run.status)
-      )
-    );
-    top.appendChild(el('span', 'jp-mlops-runNotebook', run.notebook));
-    item.appendChild(top);
-
-    const facts: string[] = [run.id];
-    if (run.sweep_id) {
-      facts.push(trans.__('sweep %1', run.sweep_id));
-    }
-    if (run.started) {
-      facts.push(Time.formatHuman(new Date(run.started * 1000)));
-    }
-    if (run.duration !== null) {
-      facts.push(trans.__('%1 s', run.duration.toFixed(1)));
-    }
-    const meta = el('div', 'jp-mlops-runMeta', facts.join(' · '));
-    if (run.started) {
-      meta.title = Time.format(new Date(run.started * 1000));
-    }
-    item.appendChild(meta);
-
-    const params = Object.entries(run.parameters);
-    if (params.length) {
-      item.appendChild(
-        el(
-          'div',
-          'jp-mlops-runParams',
-          params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')
-        )
-      );
-    }
-    if (ACTIVE.has(run.status) && run.progress) {
-      const { done, total, cell } = run.progress;
-      if (total) {
-        const bar = el('progress', 'jp-mlops-progressBar');
-        bar.max = total;
-        bar.value = done;
-        item.appendChild(bar);
+  /** Runs, newest first, with a sweep's members grouped under it. */
+  private render(): void {
+    const cards: HTMLElement[] = [];
+    const done = new Set<string>();
+    for (const run of this.runs) {
+      if (!run.sweep_id) {
+        cards.push(
+          this.cached(run.id, [run], () =>
+            runCard(run, this.runActions, this.trans)
+          )
+        );
+        continue;
       }
-      item.appendChild(
-        el(
-          'div',
-          'jp-mlops-runProgress',
-          total
-            ? trans.__('%1/%2 cells done · running %3', done, total, cell ?? '')
-            : trans.__('starting…')
-        )
-      );
-    }
-    const metrics = Object.entries(run.metrics);
-    if (metrics.length) {
-      const table = el('table', 'jp-mlops-metrics');
-      for (const [name, value] of metrics) {
-        const tr = table.insertRow();
-        tr.insertCell().textContent = name;
-        const cell = tr.insertCell();
-        cell.textContent =
-          typeof value === 'number'
-            ? String(Number(value.toPrecision(4)))
-            : String(value);
-        cell.className = 'jp-mlops-metricValue';
+      if (done.has(run.sweep_id)) {
+        continue;
       }
-      item.appendChild(table);
-    }
-    if (run.status === 'failed' && run.error?.message) {
-      item.appendChild(el('pre', 'jp-mlops-errorMessage', run.error.message));
-    }
-    const buttons = el('div', 'jp-mlops-runButtons');
-    const error = run.error;
-    if (
-      run.status === 'failed' &&
-      error &&
-      (error.cell_id || error.cell_number)
-    ) {
-      buttons.appendChild(
-        linkButton(
-          trans.__('Go to cell %1', error.cell_number ?? '?'),
-          () =>
-            this.actions.goToCell(
-              run.notebook,
-              error.cell_id ?? null,
-              error.cell_number ?? null
-            ),
-          'jp-mlops-cellLink'
+      const id = run.sweep_id;
+      done.add(id);
+      const members = this.runs.filter(r => r.sweep_id === id).reverse();
+      const chosen = `${this.chosen.get(id)}|${this.chosen.has(`open:${id}`)}`;
+      cards.push(
+        this.cached(`sweep:${id}`, [chosen, ...members], () =>
+          sweepCard(id, members, this.runActions, this.chosen, this.trans, () =>
+            this.render()
+          )
         )
       );
     }
-    if (run.executed_path) {
-      buttons.appendChild(
-        smallButton(
-          trans.__('Open executed notebook'),
-          () => this.actions.open(run.executed_path!),
-          'jp-mlops-openExecuted'
-        )
-      );
-    }
-    if (ACTIVE.has(run.status)) {
-      const cancel = smallButton(
-        trans.__('Cancel'),
-        () => void this.cancel(run, cancel),
-        'jp-mod-warn jp-mlops-cancel'
-      );
-      buttons.appendChild(cancel);
-    }
-    if (buttons.childElementCount) {
-      item.appendChild(buttons);
-    }
-    return item;
+    this.list.replaceChildren(...cards);
+    refreshTimes(this.list);
   }
 
-  private async cancel(run: IRun, button: HTMLButtonElement): Promise<void> {
+  /** The card for `key`, rebuilt only when `data` changed. */
+  private cached(
+    key: string,
+    data: unknown[],
+    make: () => HTMLElement
+  ): HTMLElement {
+    const signature = JSON.stringify(data);
+    const known = this.cards.get(key);
+    if (known && known.signature === signature) {
+      return known.node;
+    }
+    const node = make();
+    this.cards.set(key, { signature, node });
+    return node;
+  }
+
+  private async cancel(id: string, button: HTMLButtonElement): Promise<void> {
     button.disabled = true;
     try {
-      await requestAPI(`runs/${run.id}`, { method: 'DELETE' });
+      await requestAPI(`runs/${id}`, { method: 'DELETE' });
     } catch (reason) {
       await showErrorMessage(
-        this.trans.__('Cancel %1', run.id),
+        this.trans.__('Cancel %1', shortId(id)),
         errorBody(reason).message
       );
     }
     await this.refresh();
   }
 
-  private statusName(status: IRun['status']): string {
-    const trans = this.trans;
-    return (
-      {
-        queued: trans.__('queued'),
-        running: trans.__('running'),
-        succeeded: trans.__('succeeded'),
-        failed: trans.__('failed'),
-        cancelled: trans.__('cancelled')
-      }[status] ?? status
-    );
-  }
-
   private poll: Poll;
-  private anyActive = false;
+  private clock: number;
+  private active = 0;
+  private runs: IRun[] = [];
+  private seen = new Map<string, string>();
+  private chosen = new Map<string, string>();
+  private runActions: IRunActions;
   private list: HTMLElement;
   private message: HTMLElement;
-  private rows = new Map<string, { signature: string; node: HTMLElement }>();
+  private cards = new Map<string, { signature: string; node: HTMLElement }>();
+  private _activeChanged = new Signal<this, number>(this);
+  private _ended = new Signal<this, IEnded>(this);
 }
 
 export const jobsPlugin: JupyterFrontEndPlugin<void> = {
@@ -501,7 +292,8 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ITranslator,
     IToolbarWidgetRegistry,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IStatusBar
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -511,7 +303,8 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     toolbarRegistry: IToolbarWidgetRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    statusBar: IStatusBar | null
   ) => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_mlops');
@@ -540,9 +333,19 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
       return widget;
     };
 
+    app.serviceManager.contents.addDrive(new ExecutedRunsDrive());
+    // read-only, and no kernel: the record of what ran
+    const openExecuted = (run: IRun) =>
+      void docManager.openOrReveal(
+        executedPath(run.id, run.notebook),
+        'default',
+        undefined,
+        {},
+        { shouldStart: false, canStart: false }
+      );
     const jobs = new JobsPanel(
       {
-        open: path => void docManager.openOrReveal(path),
+        openExecuted,
         goToCell: (path, cellId, number) =>
           void openNotebook(path).then(
             panel => panel && goToCell(app, panel, cellId, number)
@@ -555,6 +358,19 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(jobs, 'right', { rank: 900 });
     if (restorer) {
       restorer.add(jobs, 'jupyter-mlops:jobs');
+    }
+    const showJobs = () => app.shell.activateById(jobs.id);
+    jobs.ended.connect((_, ended) =>
+      notifyEnded(ended, trans, showJobs, openExecuted)
+    );
+    if (statusBar) {
+      const item = new JobsStatus(trans, showJobs);
+      jobs.activeChanged.connect((_, active) => (item.active = active));
+      statusBar.registerStatusItem('jupyter-mlops:jobs-status', {
+        item,
+        align: 'left',
+        rank: 50
+      });
     }
 
     app.commands.addCommand(JobCommandIDs.show, {
@@ -620,8 +436,11 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
             );
             Notification.info(
               started.sweep
-                ? trans.__('Started sweep %1', started.sweep)
-                : trans.__('Started training job %1', started.run ?? ''),
+                ? trans.__('Started sweep %1', shortId(started.sweep))
+                : trans.__(
+                    'Started training job %1',
+                    shortId(started.run ?? '')
+                  ),
               { autoClose: 3000 }
             );
             break;

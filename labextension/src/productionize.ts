@@ -8,10 +8,13 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Dialog,
   ICommandPalette,
   IToolbarWidgetRegistry,
   MainAreaWidget,
-  ToolbarButton
+  Notification,
+  ToolbarButton,
+  showDialog
 } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -21,6 +24,7 @@ import {
   nullTranslator
 } from '@jupyterlab/translation';
 import { buildIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import {
@@ -33,7 +37,7 @@ import {
   postJSON,
   requestAPI
 } from './api';
-import { el, linkButton, section, sleep } from './dom';
+import { el, linkButton, section, sleep, smallButton } from './dom';
 import { goToCell, notebookFor, saved } from './notebooks';
 import { IMlopsSettings } from './settings';
 
@@ -68,8 +72,18 @@ export class ProductionizeView extends Widget {
     return this._running;
   }
 
-  /** Start productionize on the server and follow it until it ends. */
-  async start(): Promise<void> {
+  /** Emitted when a run ends: the result, or null when it failed. */
+  get finished(): ISignal<this, IProductionizeResult | null> {
+    return this._finished;
+  }
+
+  /**
+   * Start productionize on the server and follow it until it ends. `execute: false` skips
+   * the recording run; `force` overwrites hand edits of the generated files.
+   */
+  async start(
+    options: { execute?: boolean; force?: boolean } = {}
+  ): Promise<void> {
     if (this._running) {
       return;
     }
@@ -87,8 +101,8 @@ export class ProductionizeView extends Widget {
       const started = await postJSON<{ task: string }>('productionize', {
         path: this.notebookPath,
         out: null,
-        force: false,
-        execute: this.settings.executeRecording
+        force: options.force ?? false,
+        execute: options.execute ?? this.settings.executeRecording
       });
       let task: ITask<IProductionizeResult>;
       do {
@@ -100,14 +114,24 @@ export class ProductionizeView extends Widget {
           `tasks/${started.task}`
         );
         log.replaceChildren(...task.progress.map(line => el('li', '', line)));
+        const phase = task.progress[task.progress.length - 1];
+        status.textContent =
+          trans.__('Productionizing %1…', this.notebookPath) +
+          (phase ? ` ${phase}` : '');
       } while (task.status === 'running');
       if (task.status === 'failed' || !task.result) {
         this.showError(status, task.error ?? { message: trans.__('failed') });
+        this._running = false;
+        this._finished.emit(null);
       } else {
         this.showResult(status, log, task.result);
+        this._running = false;
+        this._finished.emit(task.result);
       }
     } catch (reason) {
       this.showError(status, errorBody(reason));
+      this._running = false;
+      this._finished.emit(null);
     } finally {
       this._running = false;
     }
@@ -118,10 +142,13 @@ export class ProductionizeView extends Widget {
     status.className = 'jp-mlops-status jp-mlops-status-failed';
     status.textContent = trans.__('Productionize failed');
     const box = el('div', 'jp-mlops-error');
-    box.appendChild(el('pre', 'jp-mlops-errorMessage', body.message ?? ''));
+    box.appendChild(
+      el('pre', 'jp-mlops-errorMessage', readableMessage(body.message ?? ''))
+    );
+    const links = el('div', 'jp-mlops-errorLinks');
     for (const ref of [body.cell, body.other_cell]) {
       if (ref) {
-        box.appendChild(
+        links.appendChild(
           linkButton(
             trans.__('Go to cell %1', ref.number),
             () => this.actions.goToCell(ref.id, ref.number, body.line),
@@ -130,7 +157,45 @@ export class ProductionizeView extends Widget {
         );
       }
     }
+    if (body.fix === 'no-execute') {
+      links.appendChild(
+        smallButton(
+          trans.__('Productionize without recording'),
+          () => void this.start({ execute: false }),
+          'jp-mlops-fixNoExecute'
+        )
+      );
+    } else if (body.fix === 'force') {
+      links.appendChild(
+        smallButton(
+          trans.__('Overwrite my edits…'),
+          () => void this.overwrite(),
+          'jp-mod-warn jp-mlops-fixForce'
+        )
+      );
+    }
+    if (links.childElementCount) {
+      box.appendChild(links);
+    }
     this.node.appendChild(box);
+  }
+
+  /** After a confirm, productionize again replacing the hand-edited generated files. */
+  private async overwrite(): Promise<void> {
+    const trans = this.trans;
+    const answer = await showDialog({
+      title: trans.__('Overwrite your edits?'),
+      body: trans.__(
+        'The generated files you edited by hand are replaced by what the notebook generates. Move changes you want to keep into the notebook first.'
+      ),
+      buttons: [
+        Dialog.cancelButton(),
+        Dialog.warnButton({ label: trans.__('Overwrite') })
+      ]
+    });
+    if (answer.button.accept) {
+      await this.start({ force: true });
+    }
   }
 
   private showResult(
@@ -211,7 +276,7 @@ export class ProductionizeView extends Widget {
         'jp-mlops-cellLink'
       )
     );
-    row.appendChild(el('span', '', ': ' + warning.message));
+    row.appendChild(el('span', '', ': ' + readableMessage(warning.message)));
     return row;
   }
 
@@ -344,6 +409,51 @@ export class ProductionizeView extends Widget {
   }
 
   private _running = false;
+  private _finished = new Signal<this, IProductionizeResult | null>(this);
+}
+
+/**
+ * A message with cells named by number, as the links beside it: "cell 5 (id 3b0e…)" reads
+ * "cell 5", "cell 4 (id 1c01…, mlops:skip)" reads "cell 4 (mlops:skip)".
+ */
+export function readableMessage(message: string): string {
+  return message.replace(
+    /(cell \d+) \(id [^,)]+(?:, ([^)]+))?\)/g,
+    (_, cell: string, rest?: string) => (rest ? `${cell} (${rest})` : cell)
+  );
+}
+
+/** A notification when a Productionize ends, with a link to its panel. */
+function notifyProductionized(
+  notebook: string,
+  result: IProductionizeResult | null,
+  show: () => void,
+  trans: TranslationBundle
+): void {
+  const name = notebook.split('/').pop() ?? notebook;
+  const actions = [
+    {
+      label: trans.__('Show results'),
+      callback: show,
+      displayType: 'link' as const
+    }
+  ];
+  if (result === null) {
+    Notification.error(trans.__('Productionize of %1 failed.', name), {
+      autoClose: false,
+      actions
+    });
+  } else if (result.ok) {
+    Notification.success(
+      trans.__('Package %1 written to %2.', result.package, result.out_dir),
+      { autoClose: 6000, actions }
+    );
+  } else {
+    Notification.warning(
+      trans.__('Package %1 written, but its checks failed.', result.package),
+      { autoClose: false, actions }
+    );
+  }
 }
 
 export const productionizePlugin: JupyterFrontEndPlugin<void> = {
@@ -401,7 +511,24 @@ export const productionizePlugin: JupyterFrontEndPlugin<void> = {
       mine.disposed.connect(() => open.delete(notebook));
       notebook.disposed.connect(() => mine.dispose());
       open.set(notebook, widget);
-      app.shell.add(widget, 'main', { mode: 'split-right', ref: notebook.id });
+      // One results area: a later notebook's panel is a tab beside the first one, not
+      // another split that narrows every notebook.
+      const sibling = [...open.values()].find(w => w !== mine && !w.isDisposed);
+      app.shell.add(
+        widget,
+        'main',
+        sibling
+          ? { mode: 'tab-after', ref: sibling.id }
+          : { mode: 'split-right', ref: notebook.id }
+      );
+      view.finished.connect((_, result) =>
+        notifyProductionized(
+          notebook.context.localPath,
+          result,
+          () => app.shell.activateById(mine.id),
+          trans
+        )
+      );
       return widget;
     };
     let counter = 0;

@@ -7,7 +7,12 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import {
@@ -20,7 +25,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 
 import { ISuggestion } from './api';
-import { askAboutNotebook, notebookFor } from './notebooks';
+import { askAboutNotebook, goToCell, notebookFor } from './notebooks';
 import {
   ROLES,
   Role,
@@ -131,7 +136,9 @@ class SuggestionList
 {
   constructor(
     private suggestions: ISuggestion[],
-    trans: TranslationBundle
+    trans: TranslationBundle,
+    code: (s: ISuggestion) => string,
+    goTo: (s: ISuggestion) => void
   ) {
     super({ node: document.createElement('table') });
     this.addClass('jp-mlops-Suggestions');
@@ -143,6 +150,7 @@ class SuggestionList
     for (const title of [
       '',
       trans.__('Cell'),
+      trans.__('Code'),
       trans.__('Now'),
       trans.__('Suggested'),
       trans.__('Because the cell')
@@ -156,10 +164,21 @@ class SuggestionList
       const box = document.createElement('input');
       box.type = 'checkbox';
       box.checked = true;
+      box.className = 'jp-mlops-suggestionApply';
       box.dataset.index = String(i);
       box.setAttribute('aria-label', trans.__('Apply to cell %1', s.number));
       row.insertCell().appendChild(box);
-      row.insertCell().textContent = String(s.number);
+      const link = document.createElement('button');
+      link.type = 'button';
+      link.className = 'jp-mlops-link jp-mlops-cellLink';
+      link.textContent = trans.__('cell %1', s.number);
+      link.title = trans.__('Show cell %1 in the notebook', s.number);
+      link.onclick = () => goTo(s);
+      row.insertCell().appendChild(link);
+      const preview = document.createElement('pre');
+      preview.className = 'jp-mlops-suggestionCode';
+      preview.textContent = code(s).split('\n').slice(0, 3).join('\n');
+      row.insertCell().appendChild(preview);
       row.insertCell().textContent = name(s.current);
       const role = row.insertCell();
       role.textContent = name(s.role);
@@ -174,6 +193,43 @@ class SuggestionList
       ...this.node.querySelectorAll<HTMLInputElement>('input:checked')
     ].map(box => this.suggestions[Number(box.dataset.index)]);
   }
+}
+
+/**
+ * Give `cells` their `roles`, and say so in a notification with an Undo button (a role change
+ * is a metadata edit, which the editor's undo does not reach).
+ */
+function applyRoles(
+  cells: Cell[],
+  roles: (Role | null)[],
+  trans: TranslationBundle
+): void {
+  const before = cells.map(cell => cell.model.getMetadata('tags'));
+  cells.forEach((cell, i) => setRole(cell.model, roles[i]));
+  if (!cells.length) {
+    return;
+  }
+  const names = roleNames(trans);
+  const message =
+    cells.length === 1
+      ? roles[0]
+        ? trans.__('Cell role set to %1.', names[roles[0]])
+        : trans.__('Cell role cleared.')
+      : trans.__('Roles of %1 cells changed.', cells.length);
+  Notification.info(message, {
+    autoClose: 6000,
+    actions: [
+      {
+        label: trans.__('Undo'),
+        callback: () =>
+          cells.forEach((cell, i) =>
+            before[i] === undefined
+              ? cell.model.deleteMetadata('tags')
+              : cell.model.setMetadata('tags', before[i])
+          )
+      }
+    ]
+  });
 }
 
 export const rolesPlugin: JupyterFrontEndPlugin<void> = {
@@ -251,9 +307,11 @@ export const rolesPlugin: JupyterFrontEndPlugin<void> = {
           }
           role = picked.value;
         }
-        for (const cell of cells) {
-          setRole(cell.model, role);
-        }
+        applyRoles(
+          cells,
+          cells.map(() => role),
+          trans
+        );
       }
     });
 
@@ -268,9 +326,12 @@ export const rolesPlugin: JupyterFrontEndPlugin<void> = {
       },
       execute: args => {
         const panel = roleNotebook(app, tracker, args);
-        for (const cell of panel ? targetCells(app, panel, args) : []) {
-          setRole(cell.model, null);
-        }
+        const cells = panel ? targetCells(app, panel, args) : [];
+        applyRoles(
+          cells,
+          cells.map(() => null),
+          trans
+        );
       }
     });
 
@@ -307,7 +368,15 @@ export const rolesPlugin: JupyterFrontEndPlugin<void> = {
         }
         const answer = await showDialog({
           title: trans.__('Suggested Cell Roles'),
-          body: new SuggestionList(suggestions, trans),
+          body: new SuggestionList(
+            suggestions,
+            trans,
+            s =>
+              panel.content.widgets
+                .find(w => w.model.id === s.cell_id)
+                ?.model.sharedModel.getSource() ?? '',
+            s => void goToCell(app, panel, s.cell_id, s.number)
+          ),
           buttons: [
             Dialog.cancelButton(),
             Dialog.okButton({ label: trans.__('Apply Selected') })
@@ -316,14 +385,17 @@ export const rolesPlugin: JupyterFrontEndPlugin<void> = {
         if (!answer.button.accept || !answer.value) {
           return;
         }
-        for (const s of answer.value) {
-          const cell = panel.content.widgets.find(
-            w => w.model.id === s.cell_id
-          );
-          if (cell && isRole(s.role)) {
-            setRole(cell.model, s.role);
-          }
-        }
+        const changed = answer.value
+          .map(s => ({
+            cell: panel.content.widgets.find(w => w.model.id === s.cell_id),
+            role: s.role
+          }))
+          .filter(c => c.cell && isRole(c.role));
+        applyRoles(
+          changed.map(c => c.cell!),
+          changed.map(c => c.role as Role),
+          trans
+        );
       }
     });
 

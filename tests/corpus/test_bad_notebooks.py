@@ -19,6 +19,7 @@ BAD = sorted((CORPUS / "bad").glob("*.ipynb"))
 BAD_CELLS = {
     "hidden_state_tagged_cell_reads_feature_list_set_in_untagged_cell": (6, 5),
     "hidden_state_tagged_cell_reads_threshold_set_in_skip_cell": (5, 4),
+    "second_parameters_cell_would_overwrite_injected_values": (3, 5),
     "shell_line_in_tagged_data_cell": (3,),
     "syntax_error_unclosed_bracket_in_featurization_cell": (4,),
     "tagged_cell_reads_name_nothing_defines_typo": (4,),

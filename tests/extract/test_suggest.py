@@ -51,9 +51,18 @@ def test_selecting_features_and_target_is_featurization(code):
     "sns.heatmap(df.drop(columns='id').corr())",
     "np.log1p(df.target).hist(bins=30)\nplt.title('log1p')",
     "pd.read_csv('data.csv').head()",
+    "colors = np.where(df.churn == 1, 'red', 'grey')\nplt.scatter(df.age, df.fee, c=colors)",
 ])
 def test_cells_that_only_plot_or_display_are_skip(code):
     assert role(code) == "skip"
+
+
+@pytest.mark.parametrize("code", [
+    "df['late'] = np.where(df.days > 30, 1, 0)\nplt.hist(df.late)",
+    "X = np.where(df.a > 1, 1, 0)\nplt.plot(X)",
+])
+def test_a_plot_beside_a_real_transform_stays_featurization(code):
+    assert role(code) == "featurization"
 
 
 def test_timing_cell_magics_are_read_through(notebook):

@@ -188,3 +188,14 @@ async def test_parameters_form_comes_from_the_parameters_cell(jp_fetch, job):
     ]
     code, _ = await fetch(jp_fetch, "parameters", params={"path": "../job.ipynb"})
     assert code == 403
+
+
+async def test_a_second_parameters_cell_is_refused_naming_both_cells(jp_fetch, jp_root_dir):
+    write_notebook(jp_root_dir / "two.ipynb", [("parameters", "alpha = 1.0"), "x = alpha",
+                                               ("parameters", "alpha = 0.5")])
+    for code, data in (await fetch(jp_fetch, "parameters", params={"path": "two.ipynb"}),
+                       await fetch(jp_fetch, "runs", method="POST",
+                                   body={"path": "two.ipynb", "parameters": {"alpha": 2}})):
+        assert code == 422, data
+        assert data["cell"]["number"] == 3 and data["other_cell"]["number"] == 1, data
+        assert "two cells are tagged `parameters`" in data["message"]
