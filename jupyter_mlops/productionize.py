@@ -337,16 +337,23 @@ def productionize(
 def _run_checks(staged: Path, package: str, nb: "Notebook", modules, say: Progress,
                 lint: bool = True) -> tuple[Optional[LintReport], SuiteReport]:
     """pylint (unless ``lint`` is off) and pytest in the staging tree; reports under
-    ``reports/``."""
+    ``reports/``. ``say`` hears each phase: pylint's start and score, tests N/M."""
     (staged / "reports").mkdir(exist_ok=True)
-    say("running pylint and the generated tests" if lint else "running the generated tests")
+
+    def tests_done(message: str) -> None:
+        say(f"generated {message} done")
+
     if not lint:
-        return None, run_pytest(staged, staged / TEST_REPORT)
+        say("running the generated tests")
+        return None, run_pytest(staged, staged / TEST_REPORT, progress=tests_done)
+    say(f"running pylint on {len(modules)} generated modules and the generated tests")
     # Both are subprocesses: running them side by side halves the wait on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         linting = pool.submit(run_pylint, staged, package, nb,
                               {m.path: m.line_map for m in modules})
-        tests = run_pytest(staged, staged / TEST_REPORT)
+        linting.add_done_callback(lambda done: done.exception() is None and say(
+            f"pylint done: {done.result().score:.2f}/10"))
+        tests = run_pytest(staged, staged / TEST_REPORT, progress=tests_done)
         report = linting.result()
     (staged / LINT_REPORT).write_text(
         json.dumps(report.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -33,7 +33,24 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("messy")
     nb = write_notebook(root / "nb" / "analysis.ipynb", MESSY)
     out = root / "build" / "analysis"
-    return nb, out, productionize(nb, out)
+    PHASES.clear()
+    return nb, out, productionize(nb, out, progress=PHASES.append)
+
+
+#: What the full productionize of ``built`` said while it worked.
+PHASES: list = []
+
+
+def test_each_phase_is_reported_lint_and_tests_with_counts(built):
+    _, _, result = built
+    total = len(result.tests.cases)
+    assert "analysing cells" in PHASES
+    assert any(m.startswith("recording: ran cell") for m in PHASES)
+    assert any(m.startswith("running pylint on ") for m in PHASES)
+    counted = [m for m in PHASES if m.startswith("generated tests ")]
+    assert counted[0] == f"generated tests 1/{total} done"
+    assert counted[-1] == f"generated tests {total}/{total} done"
+    assert f"pylint done: {result.lint.score:.2f}/10" in PHASES
 
 
 def test_messy_notebook_becomes_a_passing_package(built):

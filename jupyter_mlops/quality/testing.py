@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO, Callable, Optional
 
 from ..processes import bound_to_parent
 
 VOLATILE = ("time", "timestamp", "hostname")
+#: pytest -v lines: "collected 19 items" and "tests/test_x.py::test_y PASSED   [ 5%]".
+COLLECTED = re.compile(r"\bcollected (\d+) items?")
+OUTCOME = re.compile(r"::\S+ (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
 #: pytest plugins the generated tests never use, which other tools install and pytest loads
 #: at every start: hypothesis's alone imports for ~1.5 s of CPU. A plugin not installed is
 #: simply not there to block.
@@ -77,16 +83,39 @@ def read_junit(junit: Path) -> SuiteReport:
 
 
 def run_pytest(root: Path, junit: Path, timeout: int = 1800,
-               paths: tuple[str, ...] = ("tests",)) -> SuiteReport:
-    """pytest on ``root/tests`` (or ``paths`` in it) in a subprocess, JUnit XML to ``junit``."""
+               paths: tuple[str, ...] = ("tests",),
+               progress: Optional[Callable[[str], None]] = None) -> SuiteReport:
+    """pytest on ``root/tests`` (or ``paths`` in it) in a subprocess, JUnit XML to ``junit``;
+    ``progress`` hears ``tests 3/19`` as each test ends."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
     env.pop("PYTEST_ADDOPTS", None)
     plugins = [arg for plugin in UNUSED_PLUGINS for arg in ("-p", plugin)]
-    command = [sys.executable, "-m", "pytest", "-q", *plugins,
+    # -v: one line per test as it ends, which is what progress counts
+    command = [sys.executable, "-m", "pytest", "-v", *plugins,
                f"--junitxml={junit}", "-o", "junit_family=xunit2", *paths]
-    subprocess.run(bound_to_parent(command), cwd=root, env=env, capture_output=True, text=True,
-                   check=False, timeout=timeout)
+    with subprocess.Popen(bound_to_parent(command), cwd=root, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _follow(proc.stdout, progress)
+        finally:
+            timer.cancel()
+            proc.wait()
     if not junit.exists():
         return SuiteReport(0, 0, 1, 0, (CaseResult("pytest", "error", "pytest did not run"),))
     _normalise(junit)
     return read_junit(junit)
+
+
+def _follow(lines: IO[str], progress: Optional[Callable[[str], None]]) -> None:
+    """Read pytest's verbose output to its end, reporting each finished test."""
+    total, done = None, 0
+    for line in lines:
+        collected = COLLECTED.search(line)
+        if collected:
+            total = int(collected.group(1))
+        elif OUTCOME.search(line):
+            done += 1
+            if progress is not None:
+                progress(f"tests {done}/{total or '?'}")
