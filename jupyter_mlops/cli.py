@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ._version import __version__
 from .cli_models import configure as configure_lifecycle
+from .cli_serving import configure as configure_serving
 from .errors import ConfigError, MlopsError, os_error
 
 
@@ -406,6 +407,7 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
 
 
 configure_lifecycle(COMMANDS)
+configure_serving(COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Callable, Optional
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
 from ..processes import bound_to_parent, owned_dir, sweep_abandoned
 from ..store import Run, RunStore
+from ..tolerances import project_table
 from . import inpackage
 from .store import ModelVersion, Registry, check_name
 
@@ -155,7 +155,9 @@ def register(store: RunStore, run_ref: str, name: str,
         profile = None
         if (package_dir / result.package / "data.py").exists():
             profile = in_package(package_dir, {"action": "profile", "package": result.package,
-                                               "parameters": run.parameters}, nb_path.parent)
+                                               "parameters": run.parameters,
+                                               "predictions": True}, nb_path.parent,
+                                 model_dir=staged / MODEL_DIR)
         record = {
             "package": result.package, "notebook": str(nb_path),
             "notebook_sha256": run.notebook_sha256, "parameters": run.parameters,
@@ -291,16 +293,8 @@ def _num(value) -> str:
 
 def tolerances_from(project: Path, given: dict[str, float]) -> dict[str, float]:
     """``[tool.jupyter-mlops.validate]`` of the nearest pyproject.toml, overridden by ``given``."""
-    for folder in (project, *project.parents):
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{pyproject}: {exc}") from None
-            table = data.get("tool", {}).get("jupyter-mlops", {}).get("validate", {})
-            return {**{k: float(v) for k, v in table.items()}, **given}
-    return dict(given)
+    table = project_table(project, "validate")
+    return {**{k: float(v) for k, v in table.items()}, **given}
 
 
 def _gate(name: str, production: float, candidate: float, tolerance: Optional[float]):

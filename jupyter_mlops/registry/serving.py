@@ -83,7 +83,7 @@ def free_port() -> int:
 def check_port_free(port: int) -> None:
     """ConfigError if ``port`` on 127.0.0.1 cannot be bound (another server has it)."""
     with socket.socket() as sock:
-        # The generated server sets SO_REUSEADDR too (http.server), so TIME_WAIT is no problem.
+        # The generated server sets SO_REUSEADDR too, so TIME_WAIT is no problem.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
@@ -97,12 +97,37 @@ def _server_env(target: Target, model_dir: Path) -> dict:
         [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
 
 
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the package's server runs: workers, body limit and its request log."""
+
+    workers: int = 1
+    max_bytes: Optional[int] = None
+    #: the request log; None: the default beside the model, "" : no log (``--no-log``)
+    log: Optional[str] = None
+
+
+def default_log(target: Target, model_dir: Path) -> Path:
+    """Where served requests are logged: beside the registered version's model, or in the
+    package folder's ``outputs/``."""
+    if target.registered:
+        return model_dir / "requests.jsonl"
+    return target.package_dir / "outputs" / "requests.jsonl"
+
+
 def serve_argv(target: Target, port: int, python: Optional[str] = None,
-               max_bytes: Optional[int] = None) -> list[str]:
+               options: ServeOptions = ServeOptions(),
+               model_dir: Optional[Path] = None) -> list[str]:
     """The command line of the package's HTTP server."""
     argv = [python or sys.executable, "-m", f"{target.package}.serve", "--host", HOST,
-            "--port", str(port)]
-    return argv + (["--max-bytes", str(max_bytes)] if max_bytes else [])
+            "--port", str(port), "--workers", str(options.workers), "--model-version",
+            target.label]
+    if options.max_bytes:
+        argv += ["--max-bytes", str(options.max_bytes)]
+    if options.log == "":
+        return argv + ["--no-log"]
+    log = options.log or (default_log(target, model_dir) if model_dir else None)
+    return argv + (["--log", str(log)] if log else [])
 
 
 def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
@@ -121,11 +146,14 @@ def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
 
 @contextmanager
 def running_server(target: Target, model_dir: Path, python: Optional[str] = None,
-                   timeout: float = 120) -> Iterator[str]:
-    """Start the server on a free port, wait for ``/health``; stop it afterwards."""
-    port = free_port()
+                   timeout: float = 120, options: ServeOptions = ServeOptions(log=""),
+                   port: Optional[int] = None) -> Iterator[str]:
+    """Start the server (on a free port unless given), wait for ``/health``; stop it
+    afterwards. By default it logs no requests (a smoke test is not production traffic)."""
+    port = port or free_port()
+    argv = serve_argv(target, port, python, options, model_dir)
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(bound_to_parent(serve_argv(target, port, python)),
+        proc = subprocess.Popen(bound_to_parent(argv),
                                 cwd=target.notebook_dir,
                                 env=_server_env(target, model_dir), stdout=subprocess.DEVNULL,
                                 stderr=log)
