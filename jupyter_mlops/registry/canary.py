@@ -10,7 +10,7 @@ so ``monitor`` can compare the two versions' predictions.
 from __future__ import annotations
 
 import random
-from contextlib import ExitStack
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -40,7 +40,7 @@ def router_app(production: str, candidate: str, fraction: float,
     httpx, _, starlette_app = _starlette()
     # pylint: disable=import-outside-toplevel
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=512))
@@ -48,19 +48,25 @@ def router_app(production: str, candidate: str, fraction: float,
     async def forward(request: Request) -> Response:
         scoring = request.url.path == "/score" and request.method == "POST"
         base = candidate if scoring and chance() < fraction else production
-        answer = await client.request(request.method, base + request.url.path,
-                                      content=await request.body(),
-                                      headers={"content-type": request.headers.get(
-                                          "content-type", "application/json")})
+        try:
+            answer = await client.request(request.method, base + request.url.path,
+                                          content=await request.body(),
+                                          headers={"content-type": request.headers.get(
+                                              "content-type", "application/json")})
+        except httpx.HTTPError as exc:
+            return JSONResponse({"error": f"the scoring server at {base} did not answer: "
+                                          f"{type(exc).__name__}"}, status_code=502)
         return Response(answer.content, status_code=answer.status_code,
                         headers={k: v for k, v in answer.headers.items() if k in _PASSED})
 
-    async def closed() -> None:
+    @asynccontextmanager
+    async def lifespan(_):
+        yield
         await client.aclose()
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
     return starlette_app(routes=[Route("/{path:path}", forward, methods=methods)],
-                         on_shutdown=[closed])
+                         lifespan=lifespan)
 
 
 def check_fraction(fraction: float) -> float:
