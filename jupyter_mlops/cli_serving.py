@@ -31,7 +31,7 @@ def _canary(args: argparse.Namespace, target, scratch: Path):
     canary.check_fraction(args.canary_fraction)
     try:
         canary.serve_canary(target, candidate, args.canary_fraction, args.port, scratch,
-                            _options(args), args.python, _say)
+                            options=_options(args), python=args.python, progress=_say)
     except KeyboardInterrupt:
         pass
     return _outcome({"target": target.label, "canary": candidate.label, "exit_code": 0}, "")

@@ -78,7 +78,7 @@ def check_fraction(fraction: float) -> float:
 
 
 def serve_canary(production: Target, candidate: Target, fraction: float, port: int,
-                 scratch: Path, options: Optional[ServeOptions] = None,
+                 scratch: Path, *, options: Optional[ServeOptions] = None,
                  python: Optional[str] = None,
                  progress: Callable[[str], None] = lambda _: None) -> None:
     """Serve both versions behind one port until SIGTERM or Ctrl-C."""

@@ -253,8 +253,8 @@ def smoke(target: Target, python: Optional[str] = None,
             progress(f"{target.label} serving at {url}; sending {len(records)} records")
             status, answer = post_json(url + "/score", json.dumps(records).encode("utf-8"))
             bad_status, _ = post_json(url + "/score", b"{not json")
-            with urllib.request.urlopen(url + "/openapi.json", timeout=30) as answer:
-                contract = json.loads(answer.read())
+            with urllib.request.urlopen(url + "/openapi.json", timeout=30) as document:
+                contract = json.loads(document.read())
     got = answer.get("predictions")
     differences = []
     if status != 200 or got is None:
