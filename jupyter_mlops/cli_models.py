@@ -105,7 +105,7 @@ def models(args: argparse.Namespace):
 
 def validate(args: argparse.Namespace):
     """``validate M VERSION``."""
-    from .registry.lifecycle import validate as core  # pylint: disable=import-outside-toplevel
+    from .registry.validation import validate as core  # pylint: disable=import-outside-toplevel
 
     from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
 

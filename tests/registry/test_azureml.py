@@ -2,7 +2,6 @@
 (``azmlinfsrv --entry_script churn/score.py``), the local twin of an Azure ML deployment."""
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -12,18 +11,15 @@ import pytest
 
 from jupyter_mlops.registry import serving
 
-from .conftest import EXAMPLE
+from .conftest import trained_package
 
 pytestmark = pytest.mark.slow
 
 
 def test_azure_inference_server_scores_the_recorded_sample(tmp_path):
-    shutil.copy(EXAMPLE / "customers.csv", tmp_path / "customers.csv")
-    package = tmp_path / "package"
-    shutil.copytree(EXAMPLE / "package", package)
     # Azure ML mounts a registered model as AZUREML_MODEL_DIR/<name>/<version>/
     model_dir = tmp_path / "azureml-models"
-    serving.ensure_model(serving.resolve(None, str(package)), model_dir / "churn" / "1")
+    package = trained_package(tmp_path, model_dir / "churn" / "1")
     recording = json.loads((package / "tests" / "fixtures" / "recording.json").read_text())
     port = serving.free_port()
     server = Path(sys.executable).parent / "azmlinfsrv"

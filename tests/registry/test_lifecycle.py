@@ -10,7 +10,8 @@ import pytest
 from jupyter_mlops.errors import CheckFailed, ConfigError
 from jupyter_mlops.registry import Registry
 from jupyter_mlops.registry import serving
-from jupyter_mlops.registry.lifecycle import promote, resolve_run, validate
+from jupyter_mlops.registry.lifecycle import promote, resolve_run
+from jupyter_mlops.registry.validation import validate
 
 from .conftest import cli
 

@@ -17,7 +17,7 @@ from jupyter_mlops.registry.lifecycle import MODEL_DIR, PACKAGE_DIR, in_package
 from jupyter_mlops.registry.monitoring import monitor
 from jupyter_mlops.store import RunStore
 
-from .conftest import EXAMPLE, cli
+from .conftest import EXAMPLE, cli, trained_package
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +32,8 @@ def project(tmp_path_factory):
     shutil.copy(EXAMPLE / "churn.ipynb", root / "churn.ipynb")
     (root / "pyproject.toml").write_text("[tool.jupyter-mlops.monitor]\nmin_rows = 40\n")
     staged = root / "staged"
-    shutil.copytree(EXAMPLE / "package", staged / PACKAGE_DIR)
-    shutil.copy(EXAMPLE / "customers.csv", staged / "customers.csv")  # beside the package
-    serving.ensure_model(serving.resolve(None, str(staged / PACKAGE_DIR)), staged / MODEL_DIR)
+    staged.mkdir()
+    trained_package(staged, staged / MODEL_DIR)
     profile = in_package(staged / PACKAGE_DIR, {"action": "profile", "package": "churn",
                                                 "predictions": True}, root,
                          model_dir=staged / MODEL_DIR)

@@ -4,7 +4,6 @@ logged (rotated by size) and not logged with --no-log; several workers and SIGTE
 
 import http.client
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from jupyter_mlops.registry import serving
 
-from .conftest import EXAMPLE
+from .conftest import trained_package
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> Path:
     """The committed churn package, copied beside its data, with a trained model."""
-    root = tmp_path_factory.mktemp("contract")
-    shutil.copy(EXAMPLE / "customers.csv", root / "customers.csv")
-    shutil.copytree(EXAMPLE / "package", root / "package")
-    serving.ensure_model(serving.resolve(None, str(root / "package")),
-                         root / "package" / "outputs")
-    return root / "package"
+    return trained_package(tmp_path_factory.mktemp("contract"))
 
 
 @pytest.fixture(scope="module")
