@@ -7,8 +7,9 @@ Both servers run the same ``score.run`` of the committed churn package on the sa
 model (MLflow's through a pyfunc wrapper), and are asked the same records. Printed: one-record
 latency p50/p95 (sequential requests on one keep-alive connection), requests per second with
 8 and 32 concurrent keep-alive clients, and failed requests when 200 clients connect at once.
-Phases alternate between the servers round by round (jupyter-mlops, mlflow, jupyter-mlops, ...)
-so that the machine's load falls on both alike. Targets: no error at 200 clients; throughput at
+Each phase alternates between the servers (one request each in turn for latency, 2-second
+slices in turn for throughput, one burst each per round) so that the machine's load, shared
+with other work, falls on both alike. Targets: no error at 200 clients; throughput at
 32 clients at least MLflow's; p50 at most MLflow's.
 """
 
@@ -100,19 +101,6 @@ def one(conn: http.client.HTTPConnection, body: bytes) -> int:
     return answer.status
 
 
-def latencies(port: int, body: bytes, count: int) -> list[float]:
-    """Seconds of ``count`` sequential requests on one keep-alive connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    out = []
-    for _ in range(count):
-        start = time.perf_counter()
-        if one(conn, body) != 200:
-            raise SystemExit(f"port {port}: a one-record request failed")
-        out.append(time.perf_counter() - start)
-    conn.close()
-    return out
-
-
 def throughput(port: int, body: bytes, clients: int, seconds: float) -> tuple[float, int]:
     """(requests per second, failures) of ``clients`` keep-alive clients for ``seconds``."""
     done, failed = [0] * clients, [0] * clients
@@ -164,7 +152,7 @@ def burst(port: int, body: bytes, clients: int = 200) -> int:
     return failed[0]
 
 
-def start_servers(package: Path, mlflow_model: Path, work: Path) -> dict:
+def start_servers(package: Path, mlflow_model: Path, work: Path, log: bool = True) -> dict:
     """Both servers on free ports: name -> (port, process, body)."""
     from jupyter_mlops.registry import serving  # pylint: disable=import-outside-toplevel
 
@@ -175,7 +163,8 @@ def start_servers(package: Path, mlflow_model: Path, work: Path) -> dict:
     servers = {
         "jupyter-mlops": (ours, subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, "-m", "jupyter_mlops", "serve", str(package), "--port", str(ours),
-             "--workers", "1", "--log", str(work / "requests.jsonl")],
+             "--workers", "1", *(["--log", str(work / "requests.jsonl")] if log
+                                 else ["--no-log"])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), json.dumps([record]).encode()),
         "mlflow": (theirs, subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(mlflow_model),
@@ -189,14 +178,26 @@ def start_servers(package: Path, mlflow_model: Path, work: Path) -> dict:
 
 
 def measure(servers: dict, rounds: int, seconds: float) -> dict:
-    """Every phase, alternating servers within each round."""
+    """Every phase, alternating between the servers as finely as the phase allows: one
+    request each in turn for latency, ``seconds``-long slices in turn for throughput."""
     results = {name: {"lat": [], "rps8": [], "rps32": [], "err200": 0, "errs": 0}
                for name in servers}
-    for port, _, body in servers.values():
-        latencies(port, body, 50)  # warm up
+    def connections() -> dict:  # new each round: idle keep-alive connections get closed
+        return {name: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                for name, (port, _, _) in servers.items()}
+
+    conns = connections()
+    for name, (_, _, body) in servers.items():
+        for _ in range(30):  # warm up
+            one(conns[name], body)
     for _ in range(rounds):
-        for name, (port, _, body) in servers.items():
-            results[name]["lat"] += latencies(port, body, 200)
+        conns = connections()
+        for _ in range(100):
+            for name, (_, _, body) in servers.items():
+                start = time.perf_counter()
+                if one(conns[name], body) != 200:
+                    raise SystemExit(f"{name}: a one-record request failed")
+                results[name]["lat"].append(time.perf_counter() - start)
         for clients in (8, 32):
             for name, (port, _, body) in servers.items():
                 rps, failed = throughput(port, body, clients, seconds)
@@ -204,6 +205,8 @@ def measure(servers: dict, rounds: int, seconds: float) -> dict:
                 results[name]["errs"] += failed
         for name, (port, _, body) in servers.items():
             results[name]["err200"] += burst(port, body)
+    for conn in conns.values():
+        conn.close()
     return results
 
 
@@ -236,13 +239,15 @@ def report(results: dict, rounds: int) -> None:
 def main() -> int:
     """Prepare, start both servers, measure interleaved, print, stop."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--no-log", action="store_true",
+                        help="serve without the request log (MLflow's server keeps none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
         work = Path(scratch)
         package, _, mlflow_model = prepare(work)
-        servers = start_servers(package, mlflow_model, work)
+        servers = start_servers(package, mlflow_model, work, log=not args.no_log)
         try:
             report(measure(servers, args.rounds, args.seconds), args.rounds)
         finally:

@@ -70,6 +70,8 @@ def serve(args: argparse.Namespace):
             if not listening:
                 raise ExecutionError(f"the scoring server of {target.label} exited with code "
                                      f"{proc.wait()} before listening on port {args.port}")
+            # listening, but loading the model: announced once /health answers
+            serving.wait_for_health(f"http://127.0.0.1:{args.port}", proc, target.label, 600)
             _say(f"serving {target.label} on http://127.0.0.1:{args.port} with "
                  f"{options.workers} worker(s) (POST /score, GET /health, /openapi.json, "
                  "/docs); Ctrl-C stops")

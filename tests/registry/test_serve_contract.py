@@ -154,6 +154,7 @@ def test_the_log_rotates_by_size(package, tmp_path, monkeypatch):
     log = RequestLog(tmp_path / "requests.jsonl", max_bytes=1000, backups=2)
     for number in range(60):
         log.write(json.dumps({"n": number, "pad": "x" * 40}).encode() + b"\n")
+    log.close()
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
     assert names == ["requests.jsonl", "requests.jsonl.1", "requests.jsonl.2"]
     assert all(p.stat().st_size <= 1000 for p in tmp_path.iterdir())

@@ -14,7 +14,9 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,9 +31,6 @@ from starlette.routing import Route
 from . import score
 
 MAX_BYTES = 1_000_000
-# Smaller bodies are scored on the event loop; larger ones in a thread, so health checks and
-# small requests are not held up behind them.
-INLINE_BYTES = 64_000
 BACKLOG = 2048
 LOG_MAX_BYTES = 20_000_000
 LOG_BACKUPS = 5
@@ -50,14 +49,22 @@ class BodyTooLarge(Exception):
 
 
 class RequestLog:
-    """Scored requests as JSON lines, rotated at ``max_bytes`` into ``.1`` .. ``.N``; writes
-    from several worker processes are serialised with a lock file."""
+    """Scored requests as JSON lines, rotated at ``max_bytes`` into ``.1`` .. ``.N``. The
+    file stays open between writes; writes from several worker processes are serialised with
+    a lock file, and a process whose file was rotated by another one reopens it."""
 
     def __init__(self, path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS):
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.backups = backups
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._guard = threading.Lock()
+        # pylint: disable-next=consider-using-with  # open for the server's lifetime
+        self._lock = open(self.path.with_name(self.path.name + ".lock"), "ab")
+        self._stream = self._open()
+
+    def _open(self):
+        return open(self.path, "ab", buffering=0)  # pylint: disable=consider-using-with
 
     def rotate(self) -> None:
         """Move the log to ``.1`` (and each older one up a number)."""
@@ -69,16 +76,30 @@ class RequestLog:
 
     def write(self, line: bytes) -> None:
         """Append one line (rotating first when it would pass the size limit)."""
-        with open(self.path.with_name(self.path.name + ".lock"), "ab") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with self._guard:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
             try:
-                size = self.path.stat().st_size if self.path.exists() else 0
+                try:
+                    current = os.stat(self.path)
+                except FileNotFoundError:
+                    current = None
+                if current is None or current.st_ino != os.fstat(self._stream.fileno()).st_ino:
+                    self._stream.close()  # another worker rotated it
+                    self._stream = self._open()
+                size = current.st_size if current is not None else 0
                 if size and size + len(line) > self.max_bytes:
+                    self._stream.close()
                     self.rotate()
-                with open(self.path, "ab") as stream:
-                    stream.write(line)
+                    self._stream = self._open()
+                self._stream.write(line)
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the log's files."""
+        with self._guard:
+            self._stream.close()
+            self._lock.close()
 
 
 def _entry(version: str, body: bytes, answer: dict, status: int, started: float) -> bytes:
@@ -144,10 +165,9 @@ def create_app(
             return _error(
                 413, f"request body over {max_bytes} bytes: send fewer records per " "request"
             )
-        if len(body) < INLINE_BYTES:  # quicker scored here than handed to a thread
-            status, answer = scored(body, started)
-        else:
-            status, answer = await run_in_threadpool(scored, body, started)
+        # In a thread: the event loop keeps accepting while a request is scored, and the
+        # parts of pandas/numpy/scikit-learn that release the GIL overlap across requests.
+        status, answer = await run_in_threadpool(scored, body, started)
         return JSONResponse(
             {**answer, "model_version": version}, status_code=status, headers=headers
         )
@@ -171,7 +191,14 @@ def create_app(
     async def failed(_: Request, exc: Exception) -> Response:
         return _error(500, f"the server failed: {type(exc).__name__}: {exc}")
 
+    @asynccontextmanager
+    async def lifespan(_: Starlette):
+        yield
+        if log is not None:
+            log.close()  # what is queued reaches the disk before the process ends
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/score", score_route, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
