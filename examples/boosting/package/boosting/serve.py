@@ -225,7 +225,11 @@ def app_from_environment() -> Starlette:
 
 def bound_socket(host: str, port: int) -> socket.socket:
     """A listening socket on host:port (port 0: a free one), shared by the workers."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it every answer waits ~40 ms for the client's delayed ACK (Nagle).
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     # Listening from here on: a client that connects before the model is loaded waits in the
