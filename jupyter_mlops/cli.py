@@ -23,6 +23,7 @@ from .cli_common import Handler, Interrupts, Outcome, cancel_kernel_runs
 from .cli_jobs import configure as configure_jobs
 from .cli_models import configure as configure_lifecycle
 from .cli_pipeline import configure as configure_pipeline
+from .cli_serving import configure as configure_serving
 from .errors import MlopsError, os_error
 from .startup import defer_unused_imports
 
@@ -168,6 +169,7 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
 configure_jobs(COMMANDS)
 configure_lifecycle(COMMANDS)
 configure_pipeline(COMMANDS)
+configure_serving(COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

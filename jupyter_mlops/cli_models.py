@@ -1,4 +1,5 @@
-"""CLI adapters of the model lifecycle: register, models, validate, promote, serve, smoke, ci.
+"""CLI adapters of the model lifecycle: register, models, validate, promote, ci
+(serving, smoke and monitoring: ``cli_serving``).
 
 Same contract as ``cli``: one core call, human text or ``--json``, exit 0/1/2.
 """
@@ -6,8 +7,6 @@ Same contract as ``cli``: one core call, human text or ``--json``, exit 0/1/2.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -100,7 +99,7 @@ def models(args: argparse.Namespace):
 
 def validate(args: argparse.Namespace):
     """``validate M VERSION``."""
-    from .registry.lifecycle import validate as core  # pylint: disable=import-outside-toplevel
+    from .registry.validation import validate as core  # pylint: disable=import-outside-toplevel
 
     from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
 
@@ -119,80 +118,6 @@ def promote(args: argparse.Namespace):
     text = f"{item.ref} is now at stage {item.stage}" + "".join(
         f"\n  version {v} archived" for v in archived)
     return Outcome({**item.to_dict(), "archived": archived}, text)
-
-
-def serve(args: argparse.Namespace):
-    """``serve DIR|M:VERSION --port P``: in the foreground until Ctrl-C or SIGTERM."""
-    import signal  # pylint: disable=import-outside-toplevel
-    import tempfile  # pylint: disable=import-outside-toplevel
-
-    from .errors import ExecutionError  # pylint: disable=import-outside-toplevel
-    from .processes import bound_to_parent  # pylint: disable=import-outside-toplevel
-    from .registry import serving  # pylint: disable=import-outside-toplevel
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)  # like Ctrl-C: stop the server, remove the scratch
-    target = serving.resolve(None, args.target)
-    serving.check_port_free(args.port)
-    with tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
-        model_dir = serving.ensure_model(target, Path(scratch), args.python, _say)
-        argv = serving.serve_argv(target, args.port, args.python, args.max_bytes)
-        env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
-            [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-        # Not `with Popen`: its exit waits for the child, which _stop must end first.
-        # bound to us: a kill -9 of `serve` takes its server down too
-        proc = subprocess.Popen(bound_to_parent(argv), cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            listening = proc.stdout.readline()  # the server prints its address once bound
-            if not listening:
-                raise ExecutionError(f"the scoring server of {target.label} exited with code "
-                                     f"{proc.wait()} before listening on port {args.port}")
-            _say(f"serving {target.label} on http://127.0.0.1:{args.port} (POST /score, "
-                 "GET /health); Ctrl-C stops")
-            if args.json:
-                print(listening.strip(), flush=True)
-            code = proc.wait()
-        except KeyboardInterrupt:
-            code = _stop(proc)
-        finally:
-            if proc.poll() is None:
-                _stop(proc)
-            proc.stdout.close()
-    return Outcome({"target": target.label, "exit_code": code}, "", 0 if code in (0, -15)
-                    else 1)
-
-
-def _stop(proc: subprocess.Popen) -> int:
-    """Terminate the server (kill it if it does not stop); its exit code."""
-    proc.terminate()
-    try:
-        return proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
-    return port
-
-
-def smoke(args: argparse.Namespace):
-    """``smoke DIR|M:VERSION``."""
-    from .registry import serving  # pylint: disable=import-outside-toplevel
-
-    result = serving.smoke(serving.resolve(None, args.target), args.python, _say)
-    return Outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
-                    "records served as the model predicts them; server stopped"
-                    + "".join(f"\n  note: {n}" for n in result["notes"]))
 
 
 def _find_notebook(project: Path) -> str:
@@ -227,13 +152,6 @@ def ci_init(args: argparse.Namespace):
                     f"wrote {path}:\n{ci.describe(items)}")
 
 
-def _target(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", metavar="DIR|M:VERSION",
-                   help="a productionized package folder or a registered model version")
-    p.add_argument("--python", help="interpreter of the environment to serve from "
-                   "(default: this one)")
-
-
 def configure(commands: list) -> None:
     """Append the lifecycle subcommands to the CLI's command table."""
     def reg(p):
@@ -262,13 +180,6 @@ def configure(commands: list) -> None:
                        "validation (needs --reason; recorded in the audit log)")
         p.add_argument("--reason", help="why, for the audit log")
 
-    def srv(p):
-        _target(p)
-        p.add_argument("--port", type=_port, default=8080, help="TCP port on 127.0.0.1 "
-                       "(1-65535, default 8080)")
-        p.add_argument("--max-bytes", type=int, default=1_000_000,
-                       help="largest request body accepted (413 above)")
-
     def cii(p):
         p.add_argument("action", choices=["init"])
         p.add_argument("--provider", choices=["github", "azure"], default="github")
@@ -287,8 +198,5 @@ def configure(commands: list) -> None:
         ("validate", "compare a version with production and check its input; exit 1 on fail",
          val, validate),
         ("promote", "move a version to a stage (needs a passed validation)", pro, promote),
-        ("serve", "serve score.py over HTTP on 127.0.0.1 (POST /score, GET /health)", srv,
-         serve),
-        ("smoke", "start the server, send the recorded sample, compare, stop", _target, smoke),
         ("ci", "write a CI workflow running these commands", cii, ci_init),
     ]

@@ -139,6 +139,10 @@ class ConfigError(MlopsError):
     """A command-line option or ``[tool.jupyter-mlops]`` setting is invalid."""
 
 
+class MissingDependency(ConfigError):
+    """An optional feature's package is not installed; the message names the extra."""
+
+
 class UnknownError(ConfigError):
     """A run, sweep or task the user named does not exist."""
 

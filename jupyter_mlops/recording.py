@@ -38,6 +38,8 @@ class Recording:
     predictions: Optional[list] = None
     metrics: dict = field(default_factory=dict)
     dtypes: dict = field(default_factory=dict)
+    #: per raw column: numeric min/max, or the categories seen in training (the contract's)
+    columns: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)  # what the raw records are: frame, rows or values
     versions: dict = field(default_factory=dict)
     python: Optional[str] = None
@@ -167,7 +169,8 @@ def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str],
     return Recording(
         records=data.get("records"), features=data.get("features"),
         predictions=data.get("predictions"), metrics=data.get("metrics", {}),
-        dtypes=data.get("dtypes", {}), raw=data.get("raw", {}), versions=data.get("versions", {}),
+        dtypes=data.get("dtypes", {}), columns=data.get("columns", {}), raw=data.get("raw", {}),
+        versions=data.get("versions", {}),
         python=data.get("python"), notes=tuple(data.get("notes", [])))
 
 

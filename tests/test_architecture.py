@@ -6,8 +6,8 @@ from pathlib import Path
 import jupyter_mlops
 
 PACKAGE = Path(jupyter_mlops.__file__).parent
-ADAPTERS = {"cli", "cli_common", "cli_jobs", "cli_models", "cli_pipeline", "server", "widgets",
-            "nbconvert_exporter", "__main__"}
+ADAPTERS = {"cli", "cli_common", "cli_jobs", "cli_models", "cli_pipeline", "cli_serving", "server",
+            "widgets", "nbconvert_exporter", "__main__"}
 FORBIDDEN = ("tornado", "jupyter_server", "ipywidgets", "argparse", "jupyter_mlops.cli", "jupyter_mlops.cli_models",
              "jupyter_mlops.cli_pipeline",
              "jupyter_mlops.server", "jupyter_mlops.widgets")

@@ -19,11 +19,11 @@ def _filtered_import(node: ast.stmt, names: set[str]) -> Optional[ast.stmt]:
     return ast.ImportFrom(module=node.module, names=keep, level=node.level)  # type: ignore
 
 
-def _group(node: ast.stmt) -> tuple[int, str]:
+def _group(node: ast.stmt, package: Optional[str]) -> tuple[int, str]:
     if isinstance(node, ast.ImportFrom):
         if node.module == "__future__":
             return 0, ""
-        if node.level:
+        if node.level or (package and (node.module or "").startswith(package + ".")):
             return 3, node.module or ""
         module = node.module or ""
     else:
@@ -33,8 +33,10 @@ def _group(node: ast.stmt) -> tuple[int, str]:
 
 
 def render_imports(program: Program, needed: set[str], module: str,
-                   extra: Iterable[str] = ()) -> str:
-    """Import lines for the names ``module`` uses (``extra``: lines it always has)."""
+                   extra: Iterable[str] = (), package: Optional[str] = None) -> str:
+    """Import lines for the names ``module`` uses (``extra``: lines it always has); with
+    ``package``, the package's own modules are imported by absolute name (a file a host
+    loads outside its package, like score.py, needs that)."""
     nodes: list[ast.stmt] = [ast.parse(line).body[0] for line in extra]
     pieces = []
     for name in sorted(needed):
@@ -52,10 +54,12 @@ def render_imports(program: Program, needed: set[str], module: str,
         if owner and owner != module:
             local.setdefault(owner, []).append(name)
     for owner, names in sorted(local.items()):
-        nodes.append(ast.ImportFrom(module=owner, names=[ast.alias(n) for n in names], level=1))
+        nodes.append(ast.ImportFrom(module=f"{package}.{owner}" if package else owner,
+                                    names=[ast.alias(n) for n in names],
+                                    level=0 if package else 1))
     lines: dict[str, tuple[int, str]] = {}
     for node in nodes:
-        lines.setdefault(ast.unparse(node), _group(node))
+        lines.setdefault(ast.unparse(node), _group(node, package))
     text, group = [], None
     for line in sorted(lines, key=lambda line: (lines[line], line)):
         if group is not None and lines[line][0] != group:

@@ -15,7 +15,8 @@ from .modules import MODEL_INPUT, scoring_function
 if TYPE_CHECKING:
     from ..recording import Recording
 
-SCORE_IMPORTS = ("import json", "import os", "import pickle", "from pathlib import Path")
+SCORE_IMPORTS = ("import json", "import math", "import os", "import pickle",
+                 "from pathlib import Path")
 
 
 def raw_kind(plan: Plan, recording: Optional["Recording"]) -> dict:
@@ -51,6 +52,15 @@ def _records_code(plan: Plan, recording: Optional["Recording"]) -> tuple[str, li
         to_frame_body=_to_frame_body()), ["import pandas as pd"]
 
 
+def record_columns(plan: Plan, dtypes: dict) -> tuple[str, ...]:
+    """The columns each record must carry: those the scoring path (or cell) reads."""
+    path = plan.path
+    assert path is not None
+    reads_records = plan.scoring is not None and path.raw in plan.scoring.params
+    texts = tuple(p.source for p in plan.scoring.pieces) if reads_records else ()
+    return required_columns(path, plan.program, plan.label_columns, list(dtypes), texts)
+
+
 def _record_constants(plan: Plan, recording: Optional["Recording"]) -> str:
     kind = raw_kind(plan, recording)
     if kind["kind"] == "rows":
@@ -59,12 +69,8 @@ def _record_constants(plan: Plan, recording: Optional["Recording"]) -> str:
     if kind["kind"] == "values":
         return ("# New records are single values of this kind, as the notebook's were.\n"
                 f"VALUE_KIND = {kind['value'] if kind.get('value') == 'text' else 'number'!r}")
-    path = plan.path
-    assert path is not None
     dtypes = recording.dtypes if recording else {}
-    reads_records = plan.scoring is not None and path.raw in plan.scoring.params
-    texts = tuple(p.source for p in plan.scoring.pieces) if reads_records else ()
-    required = required_columns(path, plan.program, plan.label_columns, list(dtypes), texts)
+    required = record_columns(plan, dtypes)
     return "\n".join([
         "# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not "
         "recorded.",
@@ -154,16 +160,19 @@ def _predict_body(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _head(plan: Plan, recording: Optional["Recording"], extra_imports: list[str]) -> str:
+def _head(plan: Plan, package: str, recording: Optional["Recording"],
+          extra_imports: list[str]) -> str:
     imports = list(SCORE_IMPORTS) + extra_imports
-    imports.append(f"from .featurize import {MODEL_INPUT}")
+    imports.append(f"from {package}.featurize import {MODEL_INPUT}")
     if plan.uses_state:
-        imports.append("from .state import TrainedState")
+        imports.append(f"from {package}.state import TrainedState")
     texts = [p.source for p in plan.scoring.pieces] if plan.scoring else []
     texts += [plan.predict_wrapper] if plan.predict_wrapper else []
     return template("score_head.py.tmpl").substitute(
+        package=package,
         notebook=notebook_name(plan),
-        imports=render_imports(plan.program, code_reads(plan, texts), "score", imports),
+        imports=render_imports(plan.program, code_reads(plan, texts), "score", imports,
+                               package=package),
         record_constants=_record_constants(plan, recording),
         label_columns=repr(tuple(plan.label_columns)),
     )
@@ -173,12 +182,13 @@ def score_module(plan: Plan, package: str, recording: Optional["Recording"]) -> 
     """``score.py``: the contract's head, the scoring cell's function if any, then the rest."""
     records_code, imports = _records_code(plan, recording)
     builder = Builder(f"{package}/score.py")
-    builder.add(_head(plan, recording, imports).rstrip("\n"))
+    builder.add(_head(plan, package, recording, imports).rstrip("\n"))
     builder.add()
     builder.add()
     if plan.scoring is not None:
         scoring_function(builder, plan)
     builder.add(template("score.py.tmpl").substitute(
+        package=package,
         load_state='    _STATE["state"] = TrainedState.load(found[0].parent)  # what training '
         "kept for scoring\n" if plan.uses_state else "",
     ).rstrip("\n"))

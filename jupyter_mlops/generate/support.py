@@ -9,6 +9,8 @@ from ..extract.plan import Plan
 from ..package.envspec import Environment
 from .builder import Module, template
 from .functions import notebook_name
+from .contract import contract_files
+from .scoring import record_columns
 
 if TYPE_CHECKING:
     from ..recording import Recording
@@ -65,14 +67,7 @@ def _score_tests(plan: Plan, package: str, recording: Optional["Recording"]) -> 
 
 
 def _required(plan: Plan, recording: "Recording") -> tuple[str, ...]:
-    from ..extract.required import required_columns  # pylint: disable=import-outside-toplevel
-
-    assert plan.path is not None
-    texts = ()
-    if plan.scoring is not None and plan.path.raw in plan.scoring.params:
-        texts = tuple(p.source for p in plan.scoring.pieces)
-    return required_columns(plan.path, plan.program, plan.label_columns,
-                            list(recording.dtypes), texts)
+    return record_columns(plan, recording.dtypes)
 
 
 def _kind(dtype: str) -> str:
@@ -136,6 +131,10 @@ def support_files(plan: Plan, package: str, modules: list[Module], env: Environm
     """pyproject, requirements, environment.yml, pylintrc, Dockerfile and the tests."""
     files = _environment_files(plan, package, env)
     files.update(_test_files(plan, package, modules, recording))
+    if plan.model is not None and plan.segments and plan.path is not None:
+        files.update(contract_files(plan, package, recording))
+        files[f"{package}/docs.html"] = template("docs.html.tmpl").substitute(
+            package=package, notebook=notebook_name(plan))
     if plan.model is not None and plan.segments:
         files["Dockerfile"] = template("Dockerfile.tmpl").substitute(
             package=package, notebook=notebook_name(plan), python_minor=env.python_minor)

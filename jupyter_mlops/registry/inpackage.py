@@ -1,7 +1,8 @@
 """Work done inside a generated package's interpreter (``python -m`` in a subprocess), so the
 package's own imports, working directory and model never mix with ours or another version's.
 
-``profile``: load the training data with the package's ``load_data`` and write its profile.
+``profile``: load the training data with the package's ``load_data`` and write its profile
+(with the model's predictions on it, for ``monitor``).
 ``evaluate``: score a data file through ``score.run`` and compute metrics against its label.
 ``predict``: score a list of records through ``score.run`` (smoke's expected answers).
 """
@@ -48,8 +49,30 @@ def _kind(series) -> str:
     return "string"
 
 
+#: Points of a numeric column's quantile sketch, and categories counted, per column.
+SKETCH_POINTS = 500
+TOP_CATEGORIES = 100
+
+
+def distribution(series, categorical: bool = False) -> dict:
+    """What ``monitor`` compares served values with: a quantile sketch of a numeric column
+    (its values at SKETCH_POINTS evenly spaced quantiles), or the counts of its most common
+    categories and how many distinct values it has."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    values = series.dropna()
+    if _kind(series) == "number" and len(values) and not categorical:
+        points = min(len(values), SKETCH_POINTS)
+        sketch = np.quantile(values.to_numpy(dtype=float), np.linspace(0, 1, points))
+        return {"sketch": [float(v) for v in sketch],
+                "zero_fraction": float((values == 0).mean())}
+    counts = values.astype(str).value_counts()
+    return {"counts": {str(k): int(v) for k, v in counts.head(TOP_CATEGORIES).items()},
+            "distinct": int(len(counts))}
+
+
 def profile_frame(df, label_columns: list[str]) -> dict:
-    """Columns, dtypes, null fractions and numeric ranges of a DataFrame."""
+    """Columns, dtypes, null fractions, numeric ranges and distributions of a DataFrame."""
     columns = {}
     for name in df.columns:
         series = df[name]
@@ -61,8 +84,31 @@ def profile_frame(df, label_columns: list[str]) -> dict:
             entry.update(min=float(values.min()) if len(values) else None,
                          max=float(values.max()) if len(values) else None,
                          all_zero=bool(len(values)) and bool((values == 0).all()))
+        entry["distribution"] = distribution(series)
         columns[str(name)] = entry
     return {"rows": int(len(df)), "columns": columns}
+
+
+def prediction_profile(score, df, label_columns: list[str], limit: int = 5000) -> dict:
+    """The distribution of the model's predictions on (up to ``limit`` rows of) the training
+    data, as ``monitor`` compares served predictions with it."""
+    import pandas as pd  # pylint: disable=import-outside-toplevel
+
+    rows = df.drop(columns=[c for c in label_columns if c in df.columns]).head(limit)
+    answer = score.run(rows.to_json(orient="records"))
+    if "predictions" not in answer:
+        return {"error": str(answer.get("error"))[:300]}
+    kind = prediction_kind(answer["predictions"])
+    return {"kind": kind, **distribution(pd.Series(answer["predictions"]), kind == "category")}
+
+
+def prediction_kind(predictions: list) -> str:
+    """``category`` for labels (texts, booleans, a few distinct integers), else ``number``."""
+    values = [v for v in predictions if v is not None]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        few = len(set(values)) <= 20 and all(float(v).is_integer() for v in values)
+        return "category" if few else "number"
+    return "category"
 
 
 def check_frame(profile: dict, df) -> list[dict]:
@@ -162,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     if job["action"] == "profile":
         df = _load_data(job["package"], job.get("parameters", {}))
         result = profile_frame(df, list(score.LABEL_COLUMNS))
+        if job.get("predictions"):
+            score.init()
+            result["predictions"] = prediction_profile(score, df, list(score.LABEL_COLUMNS))
     elif job["action"] == "load":
         _load_data(job["package"], job.get("parameters", {})).to_pickle(job["out"])
         result = {"written": job["out"]}

@@ -83,7 +83,7 @@ def free_port() -> int:
 def check_port_free(port: int) -> None:
     """ConfigError if ``port`` on 127.0.0.1 cannot be bound (another server has it)."""
     with socket.socket() as sock:
-        # The generated server sets SO_REUSEADDR too (http.server), so TIME_WAIT is no problem.
+        # The generated server sets SO_REUSEADDR too, so TIME_WAIT is no problem.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
@@ -92,17 +92,43 @@ def check_port_free(port: int) -> None:
                               "another with --port") from None
 
 
-def _server_env(target: Target, model_dir: Path) -> dict:
+def server_env(target: Target, model_dir: Path) -> dict:
+    """The environment of the package's server: its model folder, the package importable."""
     return dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
         [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
 
 
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the package's server runs: workers, body limit and its request log."""
+
+    workers: int = 1
+    max_bytes: Optional[int] = None
+    #: the request log; None: the default beside the model, "" : no log (``--no-log``)
+    log: Optional[str] = None
+
+
+def default_log(target: Target, model_dir: Path) -> Path:
+    """Where served requests are logged: beside the registered version's model, or in the
+    package folder's ``outputs/``."""
+    if target.registered:
+        return model_dir / "requests.jsonl"
+    return target.package_dir / "outputs" / "requests.jsonl"
+
+
 def serve_argv(target: Target, port: int, python: Optional[str] = None,
-               max_bytes: Optional[int] = None) -> list[str]:
+               options: ServeOptions = ServeOptions(),
+               model_dir: Optional[Path] = None) -> list[str]:
     """The command line of the package's HTTP server."""
     argv = [python or sys.executable, "-m", f"{target.package}.serve", "--host", HOST,
-            "--port", str(port)]
-    return argv + (["--max-bytes", str(max_bytes)] if max_bytes else [])
+            "--port", str(port), "--workers", str(options.workers), "--model-version",
+            target.label]
+    if options.max_bytes:
+        argv += ["--max-bytes", str(options.max_bytes)]
+    if options.log == "":
+        return argv + ["--no-log"]
+    log = options.log or (default_log(target, model_dir) if model_dir else None)
+    return argv + (["--log", str(log)] if log else [])
 
 
 def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
@@ -119,39 +145,56 @@ def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
     return scratch
 
 
+def wait_for_health(url: str, proc: subprocess.Popen, label: str, timeout: float = 120,
+                    stderr=None) -> None:
+    """Return once ``url/health`` answers 200 (see ``wait_for_health_at``)."""
+    wait_for_health_at(url + "/health", proc, label, timeout, stderr)
+
+
+def wait_for_health_at(address: str, proc: subprocess.Popen, label: str,
+                       timeout: float = 120, stderr=None) -> None:
+    """Return once ``address`` answers 200; ExecutionError if the server exits first (with
+    the end of ``stderr``, a file) or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            text = ""
+            if stderr is not None:
+                stderr.seek(0)
+                text = ":\n" + stderr.read().decode("utf-8", "replace")[-1500:]
+            raise ExecutionError(f"the scoring server of {label} exited{text}")
+        try:
+            with urllib.request.urlopen(address, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise ExecutionError(f"the scoring server of {label} did not answer within "
+                                 f"{timeout:.0f} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def running_server(target: Target, model_dir: Path, python: Optional[str] = None,
-                   timeout: float = 120) -> Iterator[str]:
-    """Start the server on a free port, wait for ``/health``; stop it afterwards."""
-    port = free_port()
+                   timeout: float = 120, options: ServeOptions = ServeOptions(log=""),
+                   port: Optional[int] = None) -> Iterator[str]:
+    """Start the server (on a free port unless given), wait for ``/health``; stop it
+    afterwards. By default it logs no requests (a smoke test is not production traffic)."""
+    port = port or free_port()
+    argv = serve_argv(target, port, python, options, model_dir)
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(bound_to_parent(serve_argv(target, port, python)),
-                                cwd=target.notebook_dir,
-                                env=_server_env(target, model_dir), stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(bound_to_parent(argv), cwd=target.notebook_dir,
+                                env=server_env(target, model_dir), stdout=subprocess.DEVNULL,
                                 stderr=log)
         url = f"http://{HOST}:{port}"
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise ExecutionError(f"the scoring server of {target.label} exited:\n"
-                                         + log.read().decode("utf-8", "replace")[-1500:])
-                try:
-                    with urllib.request.urlopen(url + "/health", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise ExecutionError(f"the scoring server of {target.label} did not answer "
-                                         f"within {timeout:.0f} s")
-                time.sleep(0.2)
+            wait_for_health(url, proc, target.label, timeout, log)
             yield url
         finally:
             proc.terminate()
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=35)  # it finishes the requests in flight first
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -210,6 +253,8 @@ def smoke(target: Target, python: Optional[str] = None,
             progress(f"{target.label} serving at {url}; sending {len(records)} records")
             status, answer = post_json(url + "/score", json.dumps(records).encode("utf-8"))
             bad_status, _ = post_json(url + "/score", b"{not json")
+            with urllib.request.urlopen(url + "/openapi.json", timeout=30) as document:
+                contract = json.loads(document.read())
     got = answer.get("predictions")
     differences = []
     if status != 200 or got is None:
@@ -222,6 +267,8 @@ def smoke(target: Target, python: Optional[str] = None,
                         if not _same(e, g)]
     if bad_status != 400:
         differences.append(f"malformed JSON answered {bad_status}, not 400")
+    if "/score" not in contract.get("paths", {}):
+        differences.append("GET /openapi.json does not describe POST /score")
     result = {"target": target.label, "url": url, "records": len(records),
               "differences": differences, "passed": not differences, "notes": notes}
     if differences:

@@ -4,6 +4,7 @@ built once per module: registering productionizes and trains, which takes a whil
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -17,6 +18,18 @@ def git(root: Path, *argv: str) -> None:
     """Run git quietly in ``root``."""
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *argv],
                    cwd=root, check=True, capture_output=True)
+
+
+def trained_package(root: Path, model_dir: Optional[Path] = None) -> Path:
+    """The committed churn package copied to ``root/package``, its data beside it, with a
+    model trained into ``model_dir`` (default: the package's ``outputs/``)."""
+    from jupyter_mlops.registry import serving  # pylint: disable=import-outside-toplevel
+
+    shutil.copy(EXAMPLE / "customers.csv", root / "customers.csv")
+    shutil.copytree(EXAMPLE / "package", root / "package")
+    serving.ensure_model(serving.resolve(None, str(root / "package")),
+                         model_dir or root / "package" / "outputs")
+    return root / "package"
 
 
 def cli(*argv: str) -> int:

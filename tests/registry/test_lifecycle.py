@@ -10,7 +10,8 @@ import pytest
 from jupyter_mlops.errors import CheckFailed, ConfigError
 from jupyter_mlops.registry import Registry
 from jupyter_mlops.registry import serving
-from jupyter_mlops.registry.lifecycle import promote, resolve_run, validate
+from jupyter_mlops.registry.lifecycle import promote, resolve_run
+from jupyter_mlops.registry.validation import validate
 
 from .conftest import cli
 
@@ -36,6 +37,9 @@ def test_registered_version_carries_its_lineage(registered, capsys):
     assert shown["parameters"] == {}
     assert shown["lint_score"] == 10.0 and shown["tests"]["failed"] == 0
     assert shown["profile"]["columns"]["churn"]["label"] is True
+    # what monitor compares served traffic with: distributions and the training predictions
+    assert len(shown["profile"]["columns"]["tenure_months"]["distribution"]["sketch"]) > 100
+    assert shown["profile"]["predictions"]["kind"] == "category"
     package = registered.home / "models" / "churn" / "1"
     assert (package / "model" / "model.pkl").is_file()
     assert (package / "package" / "churn" / "score.py").is_file()

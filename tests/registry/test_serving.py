@@ -16,7 +16,7 @@ import pytest
 
 from jupyter_mlops.registry import ci, serving
 
-from .conftest import EXAMPLE, cli, git
+from .conftest import EXAMPLE, cli, git, trained_package
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +24,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> Path:
     """The committed churn package, copied beside its data, with a trained model."""
-    root = tmp_path_factory.mktemp("serve")
-    shutil.copy(EXAMPLE / "customers.csv", root / "customers.csv")
-    shutil.copytree(EXAMPLE / "package", root / "package")
-    target = serving.resolve(None, str(root / "package"))
-    serving.ensure_model(target, root / "package" / "outputs")
-    return root / "package"
+    return trained_package(tmp_path_factory.mktemp("serve"))
 
 
 def test_a_thousand_bad_requests_then_a_good_one(package):

@@ -2,21 +2,26 @@
 
 Generated from churn.ipynb by jupyter-mlops. ``init()`` loads the model once;
 ``run(raw_data)`` takes a JSON string of records and returns ``{"predictions": [...]}``,
-or ``{"error": "..."}`` for input it cannot score: never a traceback.
+or ``{"error": "...", "detail": [...]}`` for input it cannot score: never a traceback.
+The package's own modules are imported by absolute name, so Azure ML's inference server can
+load this file as its entry script (``azmlinfsrv --entry_script churn/score.py``).
 """
 
 import json
+import math
 import os
 from pathlib import Path
 import pickle
 
 import pandas as pd
 
-from .featurize import model_input
+from churn.featurize import model_input
 
 MODEL_FILE = "model.pkl"
 # Notebook parameters training ran with (train.py writes them beside the model).
 PARAMETERS_FILE = "parameters.json"
+# Longer integers are refused (Python's own limit, 4300 digits, would raise mid-parse).
+MAX_DIGITS = 100
 # Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
 INPUT_COLUMNS = {
     "customer_id": "str",
@@ -47,7 +52,17 @@ _STATE = {}
 
 
 class InputError(ValueError):
-    """The caller sent records this model cannot score."""
+    """The caller sent records this model cannot score; ``detail`` says where and why."""
+
+    def __init__(self, message: str, **detail) -> None:
+        super().__init__(message)
+        self.detail = {key: value for key, value in detail.items() if value is not None}
+
+
+def load_model(path: Path):
+    """The trained model in ``path`` (the one step a second model runtime replaces)."""
+    with open(path, "rb") as stream:
+        return pickle.load(stream)
 
 
 def init() -> None:
@@ -56,10 +71,9 @@ def init() -> None:
     found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
     if not found:
         raise FileNotFoundError(
-            f"no {MODEL_FILE} under {root}: train first with `python -m {__package__}.train`"
+            f"no {MODEL_FILE} under {root}: train first with `python -m churn.train`"
         )
-    with open(found[0], "rb") as stream:
-        _STATE["model"] = pickle.load(stream)
+    _STATE["model"] = load_model(found[0])
     used = found[0].parent / PARAMETERS_FILE
     _STATE["parameters"] = json.loads(used.read_text(encoding="utf-8")) if used.exists() else {}
 
@@ -71,12 +85,38 @@ def trained_with(*names: str) -> dict:
     return {name: used[name] for name in names if name in used}
 
 
+def _integer(text: str) -> int:
+    if len(text) > MAX_DIGITS:
+        raise InputError(f"a number of {len(text)} digits: at most {MAX_DIGITS} are accepted")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"{text[:40]} is too large for a number")
+    return value
+
+
+def _no_constant(name: str):
+    raise InputError(f"{name} is not a number JSON allows: send null for a missing value")
+
+
 def _decoded(raw_data, example: str) -> list:
-    """The non-empty JSON list of records in ``raw_data`` (or in its ``"data"`` key)."""
+    """The non-empty JSON list of records in ``raw_data`` (or in its ``"data"`` key); input
+    nested too deeply or with numbers too long to convert is refused, not crashed on."""
     try:
-        records = json.loads(raw_data) if isinstance(raw_data, (str, bytes)) else raw_data
+        records = (
+            json.loads(
+                raw_data, parse_int=_integer, parse_float=_finite, parse_constant=_no_constant
+            )
+            if isinstance(raw_data, (str, bytes, bytearray))
+            else raw_data
+        )
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"input is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError("input is nested too deeply: send a flat list of records") from None
     if isinstance(records, dict) and isinstance(records.get("data"), list):
         records = records["data"]
     if not isinstance(records, list) or not records:
@@ -104,7 +144,13 @@ def _check_value(number: int, column: str, value) -> None:
         "string": isinstance(value, str),
     }[kind]
     if not ok:
-        raise InputError(f"record {number}: column '{column}' should be a {kind}, got {value!r}")
+        raise InputError(
+            f"record {number}: column '{column}' should be a {kind}, got {value!r}",
+            record=number,
+            column=column,
+            expected=kind,
+            got=repr(value)[:80],
+        )
 
 
 def parse_records(raw_data) -> list:
@@ -112,10 +158,19 @@ def parse_records(raw_data) -> list:
     records = _decoded(raw_data, '[{"column": value}]')
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise InputError(f"record {number} is not an object of column: value")
+            raise InputError(
+                f"record {number} is not an object of column: value",
+                record=number,
+                expected="object",
+            )
         missing = [c for c in REQUIRED_COLUMNS if c not in record]
         if missing:
-            raise InputError(f"record {number} is missing column(s): {', '.join(missing)}")
+            raise InputError(
+                f"record {number} is missing column(s): {', '.join(missing)}",
+                record=number,
+                column=missing[0],
+                expected="present",
+            )
         for column in REQUIRED_COLUMNS:
             if column in INPUT_COLUMNS:
                 _check_value(number, column, record.get(column))
@@ -179,7 +234,7 @@ def run(raw_data) -> dict:
     try:
         records = parse_records(raw_data)
     except InputError as exc:
-        return {"error": str(exc)}
+        return {"error": str(exc), "detail": [exc.detail]} if exc.detail else {"error": str(exc)}
     if "model" not in _STATE:
         return {"error": "the model is not loaded: call init() first"}
     try:

@@ -1,29 +1,37 @@
-"""The HTTP server around score.py answers, refuses bad input with 400/413, and keeps going."""
+"""The scoring server answers, refuses bad input with a JSON 4xx, and keeps going."""
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
+import uvicorn
 
 from churn import serve
 
 
 @pytest.fixture(name="url")
-def fixture_url(trained, monkeypatch):
-    """A server on a free port of 127.0.0.1, stopped after the test."""
+def fixture_url(trained, monkeypatch, tmp_path):
+    """A server on a free port of 127.0.0.1, logging to a temporary file; stopped after."""
     monkeypatch.setenv("MODEL_DIR", str(trained[0]))
-    server = serve.make_server("127.0.0.1", 0, max_bytes=100_000)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    app = serve.create_app("test", serve.RequestLog(tmp_path / "requests.jsonl"), 100_000)
+    sock = serve.bound_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    sock.close()
 
 
-def _post(url: str, body: bytes) -> tuple:
-    request = urllib.request.Request(url + "/score", data=body, method="POST")
+def _call(url: str, path: str, body=None, method: str = "POST") -> tuple:
+    request = urllib.request.Request(url + path, data=body, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, json.loads(answer.read())
@@ -31,18 +39,25 @@ def _post(url: str, body: bytes) -> tuple:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def test_health(url):
-    with urllib.request.urlopen(url + "/health", timeout=30) as answer:
-        assert answer.status == 200 and json.loads(answer.read())["status"] == "ok"
+def test_health_and_contract(url):
+    assert _call(url, "/health", method="GET")[1]["status"] == "ok"
+    status, document = _call(url, "/openapi.json", method="GET")
+    assert status == 200 and "/score" in document["paths"]
 
 
-def test_bad_input_is_a_400_and_too_large_a_413(url):
-    assert _post(url, b"{not json")[0] == 400
-    assert _post(url, b"[]")[0] == 400
-    assert _post(url, b"x" * 200_000)[0] == 413
+def test_bad_input_is_a_json_4xx(url):
+    assert _call(url, "/score", b"{not json")[0] == 400
+    assert _call(url, "/score", b"[]")[0] == 400
+    assert _call(url, "/score", b"[" * 5000 + b"]" * 5000)[0] == 400
+    assert _call(url, "/score", b"[" + b"9" * 5000 + b"]")[0] == 400
+    assert _call(url, "/score", b"x" * 200_000)[0] == 413
+    assert _call(url, "/score", method="GET")[0] == 405
+    assert _call(url, "/nowhere", method="GET")[0] == 404
 
 
-def test_scores_the_recorded_sample(url, recording):
-    status, body = _post(url, json.dumps(recording["records"]).encode("utf-8"))
+def test_scores_the_recorded_sample_and_logs_it(url, recording, tmp_path):
+    status, body = _call(url, "/score", json.dumps(recording["records"]).encode("utf-8"))
     assert status == 200, body
     assert len(body["predictions"]) == len(recording["records"])
+    logged = json.loads((tmp_path / "requests.jsonl").read_text().splitlines()[-1])
+    assert logged["model_version"] == "test" and logged["predictions"] == body["predictions"]

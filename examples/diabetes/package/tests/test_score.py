@@ -9,12 +9,13 @@ from diabetes import score
 
 @pytest.mark.parametrize(
     "raw",
-    ["{not json", "", "42", "[]", '"text"', "[1, 2]", b"\xff\xfe"],
-    ids=["broken", "empty", "number", "no-records", "string", "not-objects", "not-utf8"],
+    ["{not json", "", "42", "[]", '"text"', "[1, 2]", b"\xff\xfe", "[" * 5000 + "]" * 5000, "[1" + "0" * 5000 + "]"],
+    ids=["broken", "empty", "number", "no-records", "string", "not-objects", "not-utf8",
+         "deeply-nested", "huge-integer"],
 )
 def test_malformed_input_returns_an_error_not_a_traceback(raw):
     result = score.run(raw)
-    assert set(result) == {"error"}
+    assert "error" in result and set(result) <= {"error", "detail"}
     assert isinstance(result["error"], str) and result["error"]
 
 
@@ -57,6 +58,9 @@ def test_wrong_type_is_named(recording):
     record = dict(_records(recording)[0], **{'age': "not a number"})
     result = score.run(json.dumps([record]))
     assert 'age' in result["error"]
+    assert result["detail"] == [
+        {"record": 1, "column": 'age', "expected": "number", "got": repr("not a number")}
+    ]
 
 
 def test_records_with_only_the_columns_scoring_reads_score_the_same(scorer, recording):
