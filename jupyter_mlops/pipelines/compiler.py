@@ -89,7 +89,7 @@ def gate_rules(notebook_dir: Path, model: str) -> tuple[dict, Optional[str]]:
     """The gate's rule per metric of ``model``'s production version (none: empty)."""
     # pylint: disable=import-outside-toplevel
     from ..registry.inpackage import higher_is_better
-    from ..registry.lifecycle import tolerances_from
+    from ..registry.validation import tolerances_from
     from ..registry.store import Registry
     from ..store import RunStore
 

@@ -4,7 +4,9 @@ Generated from boosting.ipynb by jupyter-mlops. ``init()`` loads the model once;
 ``run(raw_data)`` takes a JSON string of records and returns ``{"predictions": [...]}``,
 or ``{"error": "...", "detail": [...]}`` for input it cannot score: never a traceback.
 The package's own modules are imported by absolute name, so Azure ML's inference server can
-load this file as its entry script (``azmlinfsrv --entry_script boosting/score.py``).
+load this file as its entry script::
+
+    azmlinfsrv --entry_script boosting/score.py
 """
 
 import json
@@ -49,7 +51,7 @@ def init() -> None:
     found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
     if not found:
         raise FileNotFoundError(
-            f"no {MODEL_FILE} under {root}: train first with `python -m boosting.train`"
+            f"no {MODEL_FILE} under {root}: train first with " "`python -m boosting.train`"
         )
     _STATE["model"] = load_model(found[0])
     used = found[0].parent / PARAMETERS_FILE

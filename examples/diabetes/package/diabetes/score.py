@@ -4,7 +4,9 @@ Generated from diabetes.ipynb by jupyter-mlops. ``init()`` loads the model once;
 ``run(raw_data)`` takes a JSON string of records and returns ``{"predictions": [...]}``,
 or ``{"error": "...", "detail": [...]}`` for input it cannot score: never a traceback.
 The package's own modules are imported by absolute name, so Azure ML's inference server can
-load this file as its entry script (``azmlinfsrv --entry_script diabetes/score.py``).
+load this file as its entry script::
+
+    azmlinfsrv --entry_script diabetes/score.py
 """
 
 import json
@@ -74,7 +76,7 @@ def init() -> None:
     found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
     if not found:
         raise FileNotFoundError(
-            f"no {MODEL_FILE} under {root}: train first with `python -m diabetes.train`"
+            f"no {MODEL_FILE} under {root}: train first with " "`python -m diabetes.train`"
         )
     _STATE["model"] = load_model(found[0])
     used = found[0].parent / PARAMETERS_FILE
