@@ -43,8 +43,11 @@ def _run_text(run) -> str:
     git = data.get("git") or {}
     if git.get("commit"):
         lines.append(f"  git: {git['commit'][:12]}{' (dirty)' if git.get('dirty') else ''}")
-    if data.get("files"):
+    if (data.get("files") or {}).get("executed"):  # a pipeline run has no notebook run
         lines.append(f"  executed notebook: {data['files']['executed']}")
+    if data.get("pipeline"):  # a Kubeflow pipeline run locally (`pipeline --run-local`)
+        lines.append(f"  pipeline: {data['pipeline']['yaml']} (steps: "
+                     f"{', '.join(data['pipeline']['steps'])})")
     return "\n".join(lines)
 
 
