@@ -51,31 +51,33 @@ def _inplace(call: ast.Call) -> bool:
     return any(k.arg == "inplace" for k in call.keywords)
 
 
+def _expression_is_display(value: ast.expr, last_in_cell: bool, plot_names: set[str]) -> bool:
+    """An expression statement: a call that only shows, plots or instruments."""
+    if not isinstance(value, ast.Call):
+        return not isinstance(value, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
+    attrs = set(_chain_attrs(value))
+    if _inplace(value) or attrs & EFFECT_METHODS:
+        return False
+    func = value.func
+    if isinstance(func, ast.Name) and func.id in DISPLAY_FUNCTIONS | INSTRUMENTATION:
+        return True
+    if isinstance(func, ast.Attribute) and func.attr in INSTRUMENTATION and (
+        base_name(func) in ("jupyter_mlops", "mlops")
+    ):
+        return True
+    if _is_plotting(value, plot_names) or attrs & DISPLAY_METHODS:
+        return True
+    # A discarded method result at the end of a cell is what Jupyter displays.
+    return last_in_cell and isinstance(func, ast.Attribute)
+
+
 def is_display_only(node: ast.stmt, last_in_cell: bool, plot_names: set[str]) -> bool:
     """True if dropping ``node`` cannot change any value the module computes.
 
     ``plot_names`` collects names bound to figures/axes so later ``ax.set_title()`` goes too.
     """
     if isinstance(node, ast.Expr):
-        value = node.value
-        if not isinstance(value, ast.Call):
-            return not isinstance(value, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
-        if _inplace(value):
-            return False
-        attrs = set(_chain_attrs(value))
-        if attrs & EFFECT_METHODS:
-            return False
-        if (isinstance(value.func, ast.Name)
-                and value.func.id in DISPLAY_FUNCTIONS | INSTRUMENTATION):
-            return True
-        if isinstance(value.func, ast.Attribute) and value.func.attr in INSTRUMENTATION and (
-            base_name(value.func) in ("jupyter_mlops", "mlops")
-        ):
-            return True
-        if _is_plotting(value, plot_names) or attrs & DISPLAY_METHODS:
-            return True
-        # A discarded method result at the end of a cell is what Jupyter displays.
-        return last_in_cell and isinstance(value.func, ast.Attribute)
+        return _expression_is_display(node.value, last_in_cell, plot_names)
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
         if isinstance(node.value, ast.Call) and _is_plotting(node.value, plot_names):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]

@@ -32,7 +32,7 @@ __all__ = ["FUNCTION", "ROLE_DOC", "Parameter", "Piece", "Plan", "Segment", "Sco
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan:  # pylint: disable=too-many-instance-attributes  # one record of every decision
     """Everything code generation needs, decided."""
 
     notebook: Notebook

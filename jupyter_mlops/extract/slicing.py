@@ -48,7 +48,7 @@ class ScoringPath:
     aliases: tuple[str, ...] = ()  # names holding the model input for all rows (split inputs)
 
 
-class _Walk:
+class _Walk:  # pylint: disable=too-many-instance-attributes  # the walk's whole state
     """State of one backward walk (local to ``scoring_path``)."""
 
     def __init__(self, program: Program, need: set[str], labels: tuple[str, ...],
@@ -237,7 +237,7 @@ def _popped_label(node: ast.stmt, labels, constants) -> Optional[tuple[str, str]
 def scoring_path(program: Program, start: int, output: ast.expr, labels: tuple[str, ...],
                  constants: dict[str, str], state: str = "state") -> ScoringPath:
     """Slice the training program back from ``output`` (read just before ``start``)."""
-    walk = _walked(program, start, output, labels, constants, -1, state)
+    walk = _walked(program, start, output, labels, constants, loaded_by=-1, state=state)
     # The data cells' statements before the first other step load the records (as
     # load_data does): the records arrive as they leave them.
     loaded_by = -1
@@ -246,11 +246,11 @@ def scoring_path(program: Program, start: int, output: ast.expr, labels: tuple[s
             break
         loaded_by = position
     if loaded_by >= 0:
-        walk = _walked(program, start, output, labels, constants, loaded_by, state)
+        walk = _walked(program, start, output, labels, constants, loaded_by=loaded_by, state=state)
     return _finished(program, start, output, walk)
 
 
-def _walked(program: Program, start: int, output: ast.expr, labels, constants,
+def _walked(program: Program, start: int, output: ast.expr, labels, constants, *,
             loaded_by: int, state: str) -> "_Walk":
     names = {n.id for n in ast.walk(output) if isinstance(n, ast.Name)}
     walk = _Walk(program, set(), labels, constants, loaded_by)

@@ -51,7 +51,7 @@ class ProgressEngine(NBClientEngine):
         return cls._execute(nb_man, kernel_name, **kwargs)
 
     @classmethod
-    def _execute(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+    def _execute(cls, nb_man, kernel_name, *, log_output=False, stdout_file=None,
                  stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
         """NBClientEngine's execution on a kernel the job may have started already
         (``km=``); nbclient shuts that kernel down when the notebook is done, as it does

@@ -239,12 +239,13 @@ def _finish(job: _Job, status: str, ending: str, error: Optional[dict]) -> None:
         "timings": job.clock.phases(time.perf_counter() - saving)})
 
 
-def execute_run(store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
-                sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
-                timeout: Optional[float] = None,
-                announce: Optional[Callable[[str], None]] = None,
-                tracking: Optional[str] = None, run_id: Optional[str] = None,
-                kernels: Optional[KernelPool] = None) -> Run:
+# every option past the fourth is keyword-only, named by the callers that need it
+def execute_run(  # pylint: disable=too-many-arguments
+        store: RunStore, nb: Notebook, nb_path: Path, values: dict, *,
+        sweep_id: Optional[str] = None, progress: Optional[ProgressCallback] = None,
+        timeout: Optional[float] = None, announce: Optional[Callable[[str], None]] = None,
+        tracking: Optional[str] = None, run_id: Optional[str] = None,
+        kernels: Optional[KernelPool] = None) -> Run:
     """Run the notebook with papermill as a recorded job; always returns the final record.
 
     ``tracking`` is an MLflow tracking URI the finished run is mirrored to. ``run_id`` is a

@@ -90,7 +90,7 @@ def _import_black() -> None:
         pass  # papermill then injects the parameters unformatted, as it does everywhere
 
 
-def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str,
+def _local(store: RunStore, nb, nb_path: Path, grid: list[dict], sweep_id: str, *,
            workers: int, progress_for: Optional[ProgressFactory],
            tracking: Optional[str]) -> list[str]:
     """Runs in threads of this process: each on a kernel of its own, started while earlier
@@ -129,7 +129,8 @@ def run_sweep(notebook: os.PathLike, parameters: dict, *, workers: int = 1,
     if announce is not None:
         announce(sweep_id)
     if client is None:
-        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers, progress_for, uri)
+        run_ids = _local(store, nb, nb_path, grid, sweep_id, workers=workers,
+                         progress_for=progress_for, tracking=uri)
     else:
         argvs = [_argv(nb_path, values, sweep_id, uri) for values in grid]
         try:

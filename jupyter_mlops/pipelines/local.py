@@ -270,6 +270,13 @@ def _compiled(nb_path: Path, folder: Path, kfp_yaml: Optional[os.PathLike],
     return compiled
 
 
+def _finish_all(store: RunStore, run_ids: list, found: dict, yaml_path: Path, failure,
+                named) -> None:
+    """Each member's run record, finished from the outputs its steps left."""
+    for index, run_id in enumerate(run_ids):
+        _finish(store, run_id, found.get(index), yaml_path, failure, named)
+
+
 def run_pipeline_local(notebook: os.PathLike, *, kfp_yaml: Optional[os.PathLike] = None,
                        home: Optional[os.PathLike] = None,
                        progress: Optional[StepProgress] = None,
@@ -300,8 +307,6 @@ def run_pipeline_local(notebook: os.PathLike, *, kfp_yaml: Optional[os.PathLike]
     named = named_files(nb, nb_path, values[0], excluded_roots() + (str(store.home),))
     log, error = _logged_run(folder, nb_path.parent, len(compiled.steps) * len(members),
                              _recorded(store, run_ids, compiled, progress))
-    found = _results(folder / "outputs", members)
-    failure = _failure_record(log.failures, error)
-    for index, run_id in enumerate(run_ids):
-        _finish(store, run_id, found.get(index), folder / "pipeline.yaml", failure, named)
+    _finish_all(store, run_ids, _results(folder / "outputs", members), folder / "pipeline.yaml",
+                _failure_record(log.failures, error), named)
     return PipelineOutcome(compiled, tuple(store.get(r) for r in run_ids), sweep_id)
