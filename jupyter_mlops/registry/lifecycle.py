@@ -34,7 +34,6 @@ STAGING = ".staging-"
 
 def quiet(_: str) -> None:
     """A progress callback that says nothing."""
-    pass
 
 
 def package_python(package_dir: Path, argv: list[str], *, cwd: Path,
@@ -111,7 +110,6 @@ def register(store: RunStore, run_ref: str, name: str,
              progress: Progress = quiet) -> ModelVersion:
     """Register the model of a succeeded run as the next version of ``name``."""
     from ..notebook import read_notebook  # pylint: disable=import-outside-toplevel
-    from ..productionize import productionize  # pylint: disable=import-outside-toplevel
 
     check_name(name)
     run = resolve_run(store, run_ref, name)
@@ -128,12 +126,8 @@ def register(store: RunStore, run_ref: str, name: str,
     sweep_abandoned(registry.root, STAGING)  # left by registrations that were killed
     staged = owned_dir(registry.root, STAGING)
     try:
-        progress("productionizing the notebook the run executed")
-        result = productionize(nb_path, staged / PACKAGE_DIR, progress=progress)
-        if not result.ok:
-            raise CheckFailed("the generated package fails its checks; see "
-                              f"`jupyter mlops productionize {nb_path}`:\n{result.summary()}")
         package_dir = staged / PACKAGE_DIR
+        result = _productionized(registry, run, nb_path, package_dir, progress)
         train_py = package_dir / result.package / "train.py"
         if not train_py.exists():
             raise ConfigError("the notebook has no training cell, so there is no model to "
@@ -177,6 +171,44 @@ def register(store: RunStore, run_ref: str, name: str,
     finally:
         if staged.exists():
             shutil.rmtree(staged, ignore_errors=True)
+
+
+def _productionized(registry: Registry, run: Run, nb_path: Path, package_dir: Path,
+                    progress: Progress):
+    """The checked package of the run's notebook in ``package_dir``. An earlier version
+    registered from the same notebook (same sha256) and the same data files (same hashes)
+    lends its package: productionize then
+    finds it up to date (same notebook, same generator, nothing edited) and answers from its
+    reports instead of recording, linting and testing the same code again."""
+    from ..productionize import productionize  # pylint: disable=import-outside-toplevel
+
+    earlier = _same_notebook_package(registry, run.notebook_sha256, run.record.get("inputs"))
+    if earlier is not None:
+        shutil.copytree(earlier, package_dir,
+                        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    progress("productionizing the notebook the run executed")
+    result = productionize(nb_path, package_dir, progress=progress)
+    if not result.ok:
+        raise CheckFailed("the generated package fails its checks; see "
+                          f"`jupyter mlops productionize {nb_path}`:\n{result.summary()}")
+    return result
+
+
+def _same_notebook_package(registry: Registry, sha256: str,
+                           inputs: Optional[list]) -> Optional[Path]:
+    """The package folder of the newest registered version made from this notebook on
+    these data files."""
+    for name in registry.names():
+        for version in reversed(registry.versions(name)):
+            package = version.path / PACKAGE_DIR
+            if (version.record.get("notebook_sha256") == sha256 and package.is_dir()
+                    and _hashes(version.record.get("inputs")) == _hashes(inputs)):
+                return package
+    return None
+
+
+def _hashes(inputs: Optional[list]) -> set:
+    return {(item.get("path"), item.get("sha256")) for item in inputs or ()}
 
 
 def _sample_predictions(package_dir: Path, package: str, model_dir: Path,

@@ -10,7 +10,8 @@ import pytest
 from jupyter_mlops.errors import CheckFailed, ConfigError
 from jupyter_mlops.registry import Registry
 from jupyter_mlops.registry import serving
-from jupyter_mlops.registry.lifecycle import promote, resolve_run
+from jupyter_mlops.registry.lifecycle import _same_notebook_package, promote, resolve_run
+from jupyter_mlops.store import RunStore
 from jupyter_mlops.registry.validation import validate
 
 from .conftest import cli
@@ -22,6 +23,28 @@ pytestmark = pytest.mark.slow
 def _in_project(churn_project, monkeypatch):
     monkeypatch.chdir(churn_project)
     monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+
+
+def test_a_second_version_of_the_same_notebook_reuses_the_checked_package(registered):
+    models = registered.home / "models" / "churn"
+    # the same reports, timestamps included: version 2 was not recorded, linted, tested again
+    for report in ("reports/tests.xml", "reports/lint.json"):
+        assert (models / "2" / "package" / report).read_bytes() == \
+            (models / "1" / "package" / report).read_bytes()
+    assert (models / "2" / "model" / "model.pkl").read_bytes() != \
+        (models / "1" / "model" / "model.pkl").read_bytes()  # trained with C=0.05
+
+
+def test_changed_data_or_notebook_gets_a_package_of_its_own(tmp_path):
+    registry = Registry(RunStore(tmp_path / ".mlops"))
+    staged = tmp_path / "staged"
+    (staged / "package").mkdir(parents=True)
+    inputs = [{"path": "/data/customers.csv", "sha256": "a" * 64}]
+    registry.add("churn", "run1", staged, {"notebook_sha256": "n1", "inputs": inputs})
+    lent = registry.get("churn", 1).path / "package"
+    assert _same_notebook_package(registry, "n1", list(inputs)) == lent
+    assert _same_notebook_package(registry, "n1", [{**inputs[0], "sha256": "b" * 64}]) is None
+    assert _same_notebook_package(registry, "n2", inputs) is None
 
 
 def test_registered_version_carries_its_lineage(registered, capsys):
