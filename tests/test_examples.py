@@ -2,7 +2,8 @@
 
 import pytest
 
-from jupyter_mlops.productionize import check, productionize
+from jupyter_mlops.package.writer import read_manifest
+from jupyter_mlops.productionize import check, generator_sha256, productionize
 
 from .conftest import EXAMPLES
 
@@ -32,6 +33,11 @@ def test_example_gives_a_clean_passing_package(nb, tmp_path):
 def test_committed_example_package_is_up_to_date(nb):
     status = check(nb, nb.parent / "package")
     assert status.ok, status.summary()
+    # the tests that copy an example (pipelines, serving) reuse its package as cached: a
+    # generator change without regenerating would silently productionize in each of them
+    assert read_manifest(nb.parent / "package")["generator_sha256"] == generator_sha256(), (
+        "the generator changed since the examples were written: regenerate them with "
+        "`jupyter mlops productionize NOTEBOOK --out examples/NAME/package --force`")
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
