@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 CellSpec = Union[str, tuple]
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Each test ends with SIGINT and SIGTERM handled as it began: a Jupyter server started
+    in this process takes them over, and a later test of Ctrl-C (the CLI installs its
+    handler only over Python's default) would then depend on which file ran before it."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in before.items():
+        if signal.getsignal(sig) is not handler and handler is not None:
+            signal.signal(sig, handler)
 
 
 def write_notebook(path: Path, cells: Sequence[CellSpec], kernel: bool = True) -> Path:
