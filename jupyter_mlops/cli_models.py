@@ -170,6 +170,22 @@ def ci_init(args: argparse.Namespace):
                     f"wrote {path}:\n{ci.describe(items)}")
 
 
+def _configure_convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="M:VERSION|DIR",
+                   help="a registered model version, or a package folder with a trained "
+                        "model in outputs/")
+    p.add_argument("--to", choices=["onnx"], required=True, help="the target format")
+    p.add_argument("--quantize", action="store_true",
+                   help="onnxruntime's dynamic quantization, where the model has an "
+                        "operator it applies to (says so when not)")
+    p.add_argument("--tolerance", action="append", metavar="NAME=VALUE",
+                   help="min_label_agreement, max_probability_difference, "
+                        "max_relative_difference, max_metric_change (also "
+                        "[tool.jupyter-mlops.convert] in pyproject.toml)")
+    p.add_argument("--data", help="evaluation data file with the label column; default: "
+                   "the training data")
+
+
 def configure(commands: list) -> None:
     """Append the lifecycle subcommands to the CLI's command table."""
     def reg(p):
@@ -201,21 +217,6 @@ def configure(commands: list) -> None:
                        help="onnx: to be served with onnxruntime, which needs a passed "
                             "`convert --to onnx` (never forced)")
 
-    def con(p):
-        p.add_argument("target", metavar="M:VERSION|DIR",
-                       help="a registered model version, or a package folder with a trained "
-                            "model in outputs/")
-        p.add_argument("--to", choices=["onnx"], required=True, help="the target format")
-        p.add_argument("--quantize", action="store_true",
-                       help="onnxruntime's dynamic quantization, where the model has an "
-                            "operator it applies to (says so when not)")
-        p.add_argument("--tolerance", action="append", metavar="NAME=VALUE",
-                       help="min_label_agreement, max_probability_difference, "
-                            "max_relative_difference, max_metric_change (also "
-                            "[tool.jupyter-mlops.convert] in pyproject.toml)")
-        p.add_argument("--data", help="evaluation data file with the label column; default: "
-                       "the training data")
-
     def cii(p):
         p.add_argument("action", choices=["init"])
         p.add_argument("--provider", choices=["github", "azure"], default="github")
@@ -235,6 +236,6 @@ def configure(commands: list) -> None:
          val, validate),
         ("promote", "move a version to a stage (needs a passed validation)", pro, promote),
         ("convert", "convert a version's model to ONNX with a parity report; exit 1 when "
-         "parity fails, 2 when a step cannot be converted", con, convert),
+         "parity fails, 2 when a step cannot be converted", _configure_convert, convert),
         ("ci", "write a CI workflow running these commands", cii, ci_init),
     ]
