@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ConfigError, ConversionError, MissingDependency, NotebookNotFound
+from ..errors import (ConfigError, ConversionError, ExecutionError, MissingDependency,
+                      NotebookNotFound)
 from ..jobs.lineage import sha256_file
 from ..tolerances import project_table
 from .lifecycle import Progress, in_package, quiet
@@ -175,9 +176,14 @@ def _evaluation_data(target: Target, parameters: dict, data: Optional[Path], out
     if not (target.package_dir / target.package / "data.py").exists():
         return None, "no data module: compared on the recorded sample only"
     progress("loading the training data as evaluation data")
-    in_package(target.package_dir, {"action": "load", "package": target.package,
-                                    "parameters": parameters, "out": str(out)},
-               target.notebook_dir)
+    try:
+        in_package(target.package_dir, {"action": "load", "package": target.package,
+                                        "parameters": parameters, "out": str(out)},
+                   target.notebook_dir)
+    except ExecutionError as exc:  # load_data gives arrays, not a table with its label
+        last = (str(exc).strip().splitlines() or ["?"])[-1]
+        return None, (f"the training data is not a table to evaluate on ({last}): compared "
+                      "on the recorded sample only; pass --data FILE for held-out data")
     return out, "evaluation data: the training data (pass --data FILE for held-out data)"
 
 

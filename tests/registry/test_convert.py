@@ -179,3 +179,14 @@ def test_a_custom_function_transformer_is_refused_naming_the_step(tmp_path, caps
     assert error["error"] == "ConversionError" and error["step"] == "model step 'log'"
     assert "custom function log_sizes()" in error["message"]
     assert not (tmp_path / "package" / "outputs" / ONNX_FILE).exists()
+
+
+def test_a_native_lightgbm_booster_is_refused_naming_its_class(tmp_path, capsys):
+    package = tmp_path / "package"
+    shutil.copytree(EXAMPLES / "boosting" / "package", package)
+    serving.ensure_model(serving.resolve(None, str(package)), package / "outputs")
+    capsys.readouterr()
+    # its load_data gives arrays, not a table: compared on the sample, refused there
+    assert cli("convert", str(package), "--to", "onnx") == 2
+    assert "lightgbm.basic.Booster, which skl2onnx has no converter for" in \
+        capsys.readouterr().err
