@@ -24,7 +24,8 @@ from boosting.onnx_model import OnnxModel
 MODEL_FILES = {"sklearn": "model.pkl", "onnx": "model.onnx"}
 # How each runtime's model file is made, for the message when it is missing.
 MADE_BY = {
-    "sklearn": "train first with `python -m boosting.train`",
+    # two strings: a long package name wraps onto its own line
+    "sklearn": ("train first with " "`python -m boosting.train`"),
     "onnx": "convert the model first with `jupyter mlops convert NAME:VERSION --to onnx`",
 }
 # Notebook parameters training ran with (train.py writes them beside the model).
