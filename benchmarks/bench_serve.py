@@ -1,16 +1,20 @@
 """The churn model served by ``jupyter mlops serve`` against ``mlflow models serve --env-manager
-local``, both with one worker process, measured in one interleaved run.
+local``, and by ``jupyter mlops serve --runtime onnx`` (the same package's model converted with
+``jupyter mlops convert``, run by onnxruntime), each with one worker process, measured in one
+interleaved run.
 
     python benchmarks/bench_serve.py [--rounds 3] [--seconds 3]
 
-Both servers run the same ``score.run`` of the committed churn package on the same trained
-model (MLflow's through a pyfunc wrapper), and are asked the same records. Printed: one-record
+All servers run the same ``score.run`` of the committed churn package on the same trained
+model (MLflow's through a pyfunc wrapper, the onnx row on its model.onnx), and are asked the
+same records. Printed: one-record
 latency p50/p95 (sequential requests on one keep-alive connection), requests per second with
 8 and 32 concurrent keep-alive clients, and failed requests when 200 clients connect at once.
 Each phase alternates between the servers (one request each in turn for latency, 2-second
 slices in turn for throughput, one burst each per round) so that the machine's load, shared
-with other work, falls on both alike. Targets: no error at 200 clients; throughput at
-32 clients at least MLflow's; p50 at most MLflow's.
+with other work, falls on all alike. Targets: no error at 200 clients; throughput at
+32 clients at least MLflow's; p50 at most MLflow's; the onnx runtime's p50 at most the
+scikit-learn runtime's.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "churn"
@@ -63,6 +68,10 @@ def prepare(work: Path) -> tuple[Path, Path, Path]:
     package = work / "package"
     shutil.copytree(EXAMPLE / "package", package)
     model_dir = serving.ensure_model(serving.resolve(None, str(package)), package / "outputs")
+    from jupyter_mlops.registry.convert import convert  # pylint: disable=import-outside-toplevel
+
+    if not convert(None, str(package)).passed:
+        raise SystemExit("the churn model's ONNX conversion failed its parity check")
     (work / "churn_pyfunc.py").write_text(PYFUNC)
     script = (
         "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
@@ -152,20 +161,29 @@ def burst(port: int, body: bytes, clients: int = 200) -> int:
     return failed[0]
 
 
+def _ours(package: Path, port: int, runtime: str, log: Optional[Path]) -> subprocess.Popen:
+    """``jupyter mlops serve`` of the package with one worker and ``runtime``."""
+    return subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, "-m", "jupyter_mlops", "serve", str(package), "--port", str(port),
+         "--workers", "1", "--runtime", runtime,
+         *(["--log", str(log)] if log else ["--no-log"])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_servers(package: Path, mlflow_model: Path, work: Path, log: bool = True) -> dict:
-    """Both servers on free ports: name -> (port, process, body)."""
+    """The servers on free ports: name -> (port, process, body)."""
     from jupyter_mlops.registry import serving  # pylint: disable=import-outside-toplevel
 
     record = json.loads((package / "tests" / "fixtures" / "recording.json").read_text())
     record = {k: v for k, v in record["records"][0].items() if k != "churn"}
-    ours, theirs = serving.free_port(), serving.free_port()
+    ours, onnx, theirs = serving.free_port(), serving.free_port(), serving.free_port()
     env = dict(os.environ, PYTHONPATH=str(work))
+    body = json.dumps([record]).encode()
     servers = {
-        "jupyter-mlops": (ours, subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "jupyter_mlops", "serve", str(package), "--port", str(ours),
-             "--workers", "1", *(["--log", str(work / "requests.jsonl")] if log
-                                 else ["--no-log"])],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), json.dumps([record]).encode()),
+        "jupyter-mlops": (ours, _ours(package, ours, "sklearn",
+                                      work / "requests.jsonl" if log else None), body),
+        "jupyter-mlops onnx": (onnx, _ours(package, onnx, "onnx",
+                             work / "requests-onnx.jsonl" if log else None), body),
         "mlflow": (theirs, subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(mlflow_model),
              "--env-manager", "local", "-p", str(theirs), "-h", "127.0.0.1", "-w", "1"],
@@ -173,7 +191,7 @@ def start_servers(package: Path, mlflow_model: Path, work: Path, log: bool = Tru
             json.dumps({"dataframe_records": [record]}).encode()),
     }
     for name, (port, proc, _) in servers.items():
-        wait_ready(port, "/health" if name == "jupyter-mlops" else "/ping", proc)
+        wait_ready(port, "/ping" if name == "mlflow" else "/health", proc)
     return servers
 
 
@@ -219,18 +237,24 @@ def report(results: dict, rounds: int) -> None:
                       "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))],
                       "rps8": statistics.median(r["rps8"]), "rps32": statistics.median(r["rps32"]),
                       "errors_200": r["err200"], "errors_keepalive": r["errs"]}
-    print(f"{'server':<15}{'p50 ms':>9}{'p95 ms':>9}{'rps@8':>9}{'rps@32':>9}"
+    print(f"{'server':<20}{'p50 ms':>9}{'p95 ms':>9}{'rps@8':>9}{'rps@32':>9}"
           f"{'errors@200 (' + str(rounds) + ' bursts)':>28}")
     for name, row in rows.items():
-        print(f"{name:<15}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['rps8']:>9.0f}"
+        print(f"{name:<20}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['rps8']:>9.0f}"
               f"{row['rps32']:>9.0f}{row['errors_200']:>28}")
     ours, theirs = rows["jupyter-mlops"], rows["mlflow"]
     print(f"ratios jupyter-mlops/mlflow: p50 {ours['p50_ms'] / theirs['p50_ms']:.2f}x, p95 "
           f"{ours['p95_ms'] / theirs['p95_ms']:.2f}x, rps@8 {ours['rps8'] / theirs['rps8']:.2f}x,"
           f" rps@32 {ours['rps32'] / theirs['rps32']:.2f}x")
+    onnx = rows["jupyter-mlops onnx"]
+    print(f"ratios onnx/sklearn runtime of jupyter-mlops: p50 "
+          f"{onnx['p50_ms'] / ours['p50_ms']:.2f}x, p95 {onnx['p95_ms'] / ours['p95_ms']:.2f}x, "
+          f"rps@8 {onnx['rps8'] / ours['rps8']:.2f}x, rps@32 {onnx['rps32'] / ours['rps32']:.2f}x")
     targets = {"no error at 200 concurrent clients": ours["errors_200"] == 0,
                "rps@32 at least MLflow's": ours["rps32"] >= theirs["rps32"],
-               "p50 at most MLflow's": ours["p50_ms"] <= theirs["p50_ms"]}
+               "p50 at most MLflow's": ours["p50_ms"] <= theirs["p50_ms"],
+               "onnx: no error at 200 concurrent clients": onnx["errors_200"] == 0,
+               "onnx p50 at most the sklearn runtime's": onnx["p50_ms"] <= ours["p50_ms"]}
     for text, met in targets.items():
         print(f"  {'met' if met else 'NOT met'}: {text}")
     print(json.dumps(rows))

@@ -42,6 +42,11 @@ def _version_text(item) -> str:
                                        sorted((record.get("metrics") or {}).items()))]
     lines += [f"  input: {i['path']} sha256 {str(i.get('sha256'))[:12]}"
               for i in record.get("inputs", [])]
+    # pylint: disable-next=import-outside-toplevel
+    from .registry.lifecycle import MODEL_DIR
+    from .registry.parity import read_parity, summary  # pylint: disable=import-outside-toplevel
+
+    lines.append(f"  onnx: {summary(read_parity(item.path / MODEL_DIR))}")
     return "\n".join(lines)
 
 
@@ -109,15 +114,28 @@ def validate(args: argparse.Namespace):
     return Outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
 
 
+def convert(args: argparse.Namespace):
+    """``convert M:V --to onnx [--quantize]``: exit 1 when the parity check fails."""
+    from .registry.convert import convert as core  # pylint: disable=import-outside-toplevel
+    from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
+
+    tolerances = parse_tolerances(args.tolerance, "NAME=VALUE (e.g. max_metric_change=0.01)")
+    result = core(None, args.target, to=args.to, quantize=args.quantize,
+                  data=Path(args.data) if args.data else None, tolerances=tolerances,
+                  progress=_say)
+    return Outcome(result.to_dict(), result.table(), 0 if result.passed else 1)
+
+
 def promote(args: argparse.Namespace):
-    """``promote M VERSION STAGE``."""
+    """``promote M VERSION STAGE [--runtime onnx]``."""
     from .registry.lifecycle import promote as core  # pylint: disable=import-outside-toplevel
 
     item, archived = core(_store(), args.model, args.version, args.stage, force=args.force,
-                          reason=args.reason)
-    text = f"{item.ref} is now at stage {item.stage}" + "".join(
+                          reason=args.reason, runtime=args.runtime)
+    text = f"{item.ref} is now at stage {item.stage}" + (
+        " (served with onnxruntime)" if args.runtime == "onnx" else "") + "".join(
         f"\n  version {v} archived" for v in archived)
-    return Outcome({**item.to_dict(), "archived": archived}, text)
+    return Outcome({**item.to_dict(), "archived": archived, "runtime": args.runtime}, text)
 
 
 def _find_notebook(project: Path) -> str:
@@ -152,6 +170,22 @@ def ci_init(args: argparse.Namespace):
                     f"wrote {path}:\n{ci.describe(items)}")
 
 
+def _configure_convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="M:VERSION|DIR",
+                   help="a registered model version, or a package folder with a trained "
+                        "model in outputs/")
+    p.add_argument("--to", choices=["onnx"], required=True, help="the target format")
+    p.add_argument("--quantize", action="store_true",
+                   help="onnxruntime's dynamic quantization, where the model has an "
+                        "operator it applies to (says so when not)")
+    p.add_argument("--tolerance", action="append", metavar="NAME=VALUE",
+                   help="min_label_agreement, max_probability_difference, "
+                        "max_relative_difference, max_metric_change (also "
+                        "[tool.jupyter-mlops.convert] in pyproject.toml)")
+    p.add_argument("--data", help="evaluation data file with the label column; default: "
+                   "the training data")
+
+
 def configure(commands: list) -> None:
     """Append the lifecycle subcommands to the CLI's command table."""
     def reg(p):
@@ -179,6 +213,9 @@ def configure(commands: list) -> None:
         p.add_argument("--force", action="store_true", help="promote without a passed "
                        "validation (needs --reason; recorded in the audit log)")
         p.add_argument("--reason", help="why, for the audit log")
+        p.add_argument("--runtime", choices=["sklearn", "onnx"], default="sklearn",
+                       help="onnx: to be served with onnxruntime, which needs a passed "
+                            "`convert --to onnx` (never forced)")
 
     def cii(p):
         p.add_argument("action", choices=["init"])
@@ -198,5 +235,7 @@ def configure(commands: list) -> None:
         ("validate", "compare a version with production and check its input; exit 1 on fail",
          val, validate),
         ("promote", "move a version to a stage (needs a passed validation)", pro, promote),
+        ("convert", "convert a version's model to ONNX with a parity report; exit 1 when "
+         "parity fails, 2 when a step cannot be converted", _configure_convert, convert),
         ("ci", "write a CI workflow running these commands", cii, ci_init),
     ]

@@ -6,7 +6,6 @@ Same contract as ``cli``: one core call, human text or ``--json``, exit 0/1/2.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def serve(args: argparse.Namespace):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # like Ctrl-C: stop the server, remove the scratch
-    target = serving.resolve(None, args.target)
+    target = serving.resolve(None, args.target, args.runtime)
     serving.check_port_free(args.port)
     options = _options(args)
     with tempfile.TemporaryDirectory(prefix="mlops-serve-") as scratch:
@@ -60,8 +59,7 @@ def serve(args: argparse.Namespace):
             return _canary(args, target, Path(scratch))
         model_dir = serving.ensure_model(target, Path(scratch), args.python, _say)
         argv = serving.serve_argv(target, args.port, args.python, options, model_dir)
-        env = dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
-            [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        env = serving.server_env(target, model_dir)
         # Not `with Popen`: its exit waits for the child, which _stop must end first.
         # bound to us: a kill -9 of `serve` takes its server down too
         proc = subprocess.Popen(bound_to_parent(argv), cwd=target.notebook_dir, env=env,  # pylint: disable=consider-using-with
@@ -73,9 +71,9 @@ def serve(args: argparse.Namespace):
                                      f"{proc.wait()} before listening on port {args.port}")
             # listening, but loading the model: announced once /health answers
             serving.wait_for_health(f"http://127.0.0.1:{args.port}", proc, target.label, 600)
-            _say(f"serving {target.label} on http://127.0.0.1:{args.port} with "
-                 f"{options.workers} worker(s) (POST /score, GET /health, /openapi.json, "
-                 "/docs); Ctrl-C stops")
+            _say(f"serving {target.label} ({target.runtime} runtime) on http://127.0.0.1:"
+                 f"{args.port} with {options.workers} worker(s) (POST /score, GET /health, "
+                 "/openapi.json, /docs); Ctrl-C stops")
             if args.json:
                 print(listening.strip(), flush=True)
             code = proc.wait()
@@ -113,7 +111,8 @@ def smoke(args: argparse.Namespace):
     """``smoke DIR|M:VERSION``."""
     from .registry import serving  # pylint: disable=import-outside-toplevel
 
-    result = serving.smoke(serving.resolve(None, args.target), args.python, _say)
+    result = serving.smoke(serving.resolve(None, args.target, args.runtime), args.python,
+                           _say)
     return Outcome(result, f"smoke test of {result['target']} passed: {result['records']} "
                     "records served as the model predicts them; server stopped"
                     + "".join(f"\n  note: {n}" for n in result["notes"]))
@@ -135,6 +134,9 @@ def _target(p: argparse.ArgumentParser) -> None:
                    help="a productionized package folder or a registered model version")
     p.add_argument("--python", help="interpreter of the environment to serve from "
                    "(default: this one)")
+    p.add_argument("--runtime", choices=["sklearn", "onnx"], default="sklearn",
+                   help="the model score.py runs: model.pkl, or model.onnx with onnxruntime "
+                        "(needs a passed `convert --to onnx`)")
 
 
 def _configure_serve(p: argparse.ArgumentParser) -> None:

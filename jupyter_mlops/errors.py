@@ -197,6 +197,19 @@ class CheckFailed(MlopsError):
     exit_code = 1
 
 
+class ConversionError(MlopsError):
+    """A model (or one of its steps, ``step``) cannot be converted to another runtime: bad
+    input, exit 2."""
+
+    def __init__(self, message: str, *, step: Optional[str] = None,
+                 path: Optional[str] = None) -> None:
+        super().__init__(message, path=path)
+        self.step = step
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "step": self.step}
+
+
 class RecordingError(NotebookError):
     """The notebook failed while productionize executed it to record a sample."""
 

@@ -83,8 +83,9 @@ def test_requirements_pin_only_what_the_code_imports(built):
     _, out, _ = built
     pins = (out / "requirements.txt").read_text().split("\n")
     names = {line.split("==")[0] for line in pins if "==" in line}
-    # what the notebook's kept code imports, and the server serve.py runs on
-    assert names == {"pandas", "scikit-learn", "starlette", "uvicorn"}
+    # what the notebook's kept code imports, the server serve.py runs on, and numpy for the
+    # ONNX runtime's tensors (onnx_model.py; onnxruntime itself is optional)
+    assert names == {"numpy", "pandas", "scikit-learn", "starlette", "uvicorn"}
     assert "matplotlib" not in (out / "pyproject.toml").read_text()
     assert "python=3." in (out / "environment.yml").read_text()
 

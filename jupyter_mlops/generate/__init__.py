@@ -55,6 +55,8 @@ def generate_modules(plan: Plan, package: str,
         modules.append(score_module(plan, package, recording))
         modules.append(plain_module(f"{package}/serve.py", template("serve.py.tmpl").substitute(
             package=package, notebook=name)))
+        modules.append(plain_module(f"{package}/onnx_model.py",
+                                    template("onnx_model.py.tmpl").substitute(notebook=name)))
     return modules
 
 

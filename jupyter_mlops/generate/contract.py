@@ -113,7 +113,10 @@ def _components(schema: dict) -> dict:
             "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}}}},
         "Health": {"type": "object", "required": ["status", "model"], "properties": {
             "status": {"type": "string"}, "model": {"type": "string"},
-            "model_version": {"type": "string"}}},
+            "model_version": {"type": "string"},
+            "runtime": {"type": "string", "enum": ["sklearn", "onnx"],
+                        "description": "the model file score.py loaded: model.pkl or "
+                                       "model.onnx (onnxruntime)"}}},
     }
 
 

@@ -164,6 +164,7 @@ def _head(plan: Plan, package: str, recording: Optional["Recording"],
           extra_imports: list[str]) -> str:
     imports = list(SCORE_IMPORTS) + extra_imports
     imports.append(f"from {package}.featurize import {MODEL_INPUT}")
+    imports.append(f"from {package}.onnx_model import OnnxModel")
     if plan.uses_state:
         imports.append(f"from {package}.state import TrainedState")
     texts = [p.source for p in plan.scoring.pieces] if plan.scoring else []

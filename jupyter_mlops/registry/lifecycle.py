@@ -22,6 +22,7 @@ from typing import Callable, Optional
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
 from ..processes import bound_to_parent, owned_dir, sweep_abandoned
 from ..store import Run, RunStore
+from .parity import check_runtime, require_parity
 from .store import ModelVersion, Registry, check_name
 
 Progress = Callable[[str], None]
@@ -54,12 +55,12 @@ def package_python(package_dir: Path, argv: list[str], *, cwd: Path,
     return done.stdout
 
 
-def in_package(package_dir: Path, job: dict, cwd: Path,
-               model_dir: Optional[Path] = None) -> dict:
-    """Run one ``inpackage`` job in the package's interpreter; its JSON answer."""
-    return _last_json(package_python(
-        package_dir, ["-m", "jupyter_mlops.registry.inpackage", json.dumps(job)], cwd=cwd,
-        model_dir=model_dir))
+def in_package(package_dir: Path, job: dict, cwd: Path, model_dir: Optional[Path] = None,
+               module: str = "jupyter_mlops.registry.inpackage") -> dict:
+    """Run one job of ``module`` (default: ``inpackage``) in the package's interpreter; its
+    JSON answer."""
+    return _last_json(package_python(package_dir, ["-m", module, json.dumps(job)], cwd=cwd,
+                                     model_dir=model_dir))
 
 
 def _last_json(stdout: str) -> dict:
@@ -274,12 +275,17 @@ def _mirror_stage(registry: Registry, version: ModelVersion, stage: str) -> None
 
 
 def promote(store: RunStore, name: str, version: str, stage: str, *, force: bool = False,
-            reason: Optional[str] = None) -> tuple[ModelVersion, list[int]]:
+            reason: Optional[str] = None,
+            runtime: str = "sklearn") -> tuple[ModelVersion, list[int]]:
     """Move a version to a stage; staging and production need a passed validation, or
-    ``force`` with a ``reason`` (both recorded)."""
+    ``force`` with a ``reason`` (both recorded). ``runtime`` ``onnx`` also needs the version's
+    model.onnx with a passed parity check (never forced: it is what would be served)."""
     registry = Registry(store)
     target = registry.get(name, version)
-    details: dict = {}
+    details: dict = {"runtime": check_runtime(runtime)}
+    if runtime == "onnx":
+        parity = require_parity(target.path / MODEL_DIR, target.ref)
+        details["parity"] = {"sha256": parity["sha256"], "passed": parity["passed"]}
     if stage in ("staging", "production"):
         last = registry.last_validation(name, target.version)
         passed = bool(last and last["details"].get("passed"))

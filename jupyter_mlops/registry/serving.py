@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -31,6 +31,7 @@ from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
 from ..processes import bound_to_parent
 from ..store import RunStore
 from .lifecycle import MODEL_DIR, PACKAGE_DIR, package_python
+from .parity import check_runtime, require_parity
 from .store import Registry
 
 HOST = "127.0.0.1"
@@ -49,10 +50,17 @@ class Target:
     #: folder), or unknown (a version registered before they were stored).
     expected: Optional[list] = None
     registered: bool = False
+    #: the model runtime score.py loads: ``sklearn`` (model.pkl) or ``onnx`` (model.onnx)
+    runtime: str = "sklearn"
 
 
-def resolve(store_home: Optional[Path], spec: str) -> Target:
-    """``DIR`` (a productionized package) or ``NAME:VERSION`` from the registry."""
+def resolve(store_home: Optional[Path], spec: str, runtime: str = "sklearn") -> Target:
+    """``DIR`` (a productionized package) or ``NAME:VERSION`` from the registry, served with
+    ``runtime``."""
+    return replace(_resolve(store_home, spec), runtime=check_runtime(runtime))
+
+
+def _resolve(store_home: Optional[Path], spec: str) -> Target:
     path = Path(spec)
     if (path / "mlops-manifest.json").is_file():
         manifest = json.loads((path / "mlops-manifest.json").read_text(encoding="utf-8"))
@@ -93,9 +101,11 @@ def check_port_free(port: int) -> None:
 
 
 def server_env(target: Target, model_dir: Path) -> dict:
-    """The environment of the package's server: its model folder, the package importable."""
-    return dict(os.environ, MODEL_DIR=str(model_dir), PYTHONPATH=os.pathsep.join(
-        [str(target.package_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    """The environment of the package's server: its model folder and runtime, the package
+    importable."""
+    return dict(os.environ, MODEL_DIR=str(model_dir), MODEL_RUNTIME=target.runtime,
+                PYTHONPATH=os.pathsep.join([str(target.package_dir),
+                                            os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
 
 
 @dataclass(frozen=True)
@@ -133,7 +143,12 @@ def serve_argv(target: Target, port: int, python: Optional[str] = None,
 
 def ensure_model(target: Target, scratch: Path, python: Optional[str] = None,
                  progress: Callable[[str], None] = lambda _: None) -> Path:
-    """The folder with model.pkl: the target's, or one trained now into ``scratch``."""
+    """The folder with model.pkl: the target's, or one trained now into ``scratch``. For the
+    ONNX runtime: the target's, whose model.onnx passed its parity check."""
+    if target.runtime == "onnx":
+        require_parity(target.model_dir, target.label)
+        assert target.model_dir is not None
+        return target.model_dir
     if target.model_dir is not None and (target.model_dir / "model.pkl").exists():
         return target.model_dir
     if not (target.package_dir / target.package / "train.py").exists():
@@ -211,16 +226,20 @@ def post_json(url: str, body: bytes, timeout: float = 60) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def _same(expected, got) -> bool:
+def _same(expected, got, tolerance: Optional[float] = None) -> bool:
+    """Equal answers: labels exactly, numbers to float64 rounding, or within ``tolerance``
+    (relative, and absolute for numbers below 1, as convert measures it)."""
     if isinstance(expected, float) or isinstance(got, float):
+        rel, absolute = (1e-6, 1e-9) if tolerance is None else (tolerance, tolerance)
         try:
-            return math.isclose(float(expected), float(got), rel_tol=1e-6, abs_tol=1e-9)
+            return math.isclose(float(expected), float(got), rel_tol=rel, abs_tol=absolute)
         except (TypeError, ValueError):
             return False
     if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(map(_same, expected, got))
+        return len(expected) == len(got) and all(_same(e, g, tolerance)
+                                                 for e, g in zip(expected, got))
     if isinstance(expected, dict) and isinstance(got, dict):
-        return expected.keys() == got.keys() and all(_same(expected[k], got[k])
+        return expected.keys() == got.keys() and all(_same(expected[k], got[k], tolerance)
                                                      for k in expected)
     return expected == got
 
@@ -239,6 +258,31 @@ def _sample(target: Target, recording: dict) -> tuple[list, Optional[list], list
     return records, expected, []
 
 
+def _tolerance(target: Target) -> tuple[Optional[float], list[str]]:
+    """How close served answers must be to the scikit-learn model's predictions: float64
+    rounding (None), or for the ONNX runtime the tolerance its parity passed with."""
+    if target.runtime != "onnx":
+        return None, []
+    parity = require_parity(target.model_dir, target.label)
+    tolerance = parity["tolerances"]["max_relative_difference"]
+    return tolerance, [f"served with onnxruntime (model.onnx): answers compared with the "
+                       f"scikit-learn model's predictions, numbers within {tolerance:g}"]
+
+
+def _differences(status: int, answer: dict, records: list, expected: Optional[list],
+                 tolerance: Optional[float]) -> list[str]:
+    got = answer.get("predictions")
+    if status != 200 or got is None:
+        return [f"POST /score answered {status}: {answer.get('error', answer)}"]
+    if len(got) != len(records):
+        return [f"{len(got)} predictions for {len(records)} records"]
+    if expected is None:
+        return []
+    return [f"record {n}: the model predicts {e!r}, the server answered {g!r}"
+            for n, (e, g) in enumerate(zip(expected, got), start=1)
+            if not _same(e, g, tolerance)]
+
+
 def smoke(target: Target, python: Optional[str] = None,
           progress: Callable[[str], None] = lambda _: None) -> dict:
     """Start, query with the recorded sample, compare, stop. CheckFailed on any difference."""
@@ -247,30 +291,24 @@ def smoke(target: Target, python: Optional[str] = None,
         raise NotebookNotFound("no recorded sample to send: productionize without "
                                "--no-execute records one", path=str(fixture))
     records, expected, notes = _sample(target, json.loads(fixture.read_text(encoding="utf-8")))
+    tolerance, more = _tolerance(target)
     with tempfile.TemporaryDirectory(prefix="mlops-smoke-") as scratch:
         model_dir = ensure_model(target, Path(scratch), python, progress)
         with running_server(target, model_dir, python) as url:
-            progress(f"{target.label} serving at {url}; sending {len(records)} records")
+            progress(f"{target.label} serving at {url} ({target.runtime} runtime); sending "
+                     f"{len(records)} records")
             status, answer = post_json(url + "/score", json.dumps(records).encode("utf-8"))
             bad_status, _ = post_json(url + "/score", b"{not json")
             with urllib.request.urlopen(url + "/openapi.json", timeout=30) as document:
                 contract = json.loads(document.read())
-    got = answer.get("predictions")
-    differences = []
-    if status != 200 or got is None:
-        differences.append(f"POST /score answered {status}: {answer.get('error', answer)}")
-    elif len(got) != len(records):
-        differences.append(f"{len(got)} predictions for {len(records)} records")
-    elif expected is not None:
-        differences += [f"record {n}: the model predicts {e!r}, the server answered {g!r}"
-                        for n, (e, g) in enumerate(zip(expected, got), start=1)
-                        if not _same(e, g)]
+    differences = _differences(status, answer, records, expected, tolerance)
     if bad_status != 400:
         differences.append(f"malformed JSON answered {bad_status}, not 400")
     if "/score" not in contract.get("paths", {}):
         differences.append("GET /openapi.json does not describe POST /score")
     result = {"target": target.label, "url": url, "records": len(records),
-              "differences": differences, "passed": not differences, "notes": notes}
+              "runtime": target.runtime, "differences": differences,
+              "passed": not differences, "notes": notes + more}
     if differences:
         raise CheckFailed(f"smoke test of {target.label} failed:\n  "
                           + "\n  ".join(differences[:20]))

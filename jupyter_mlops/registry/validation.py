@@ -14,6 +14,7 @@ from ..store import RunStore
 from ..tolerances import project_table
 from . import inpackage
 from .lifecycle import MODEL_DIR, PACKAGE_DIR, Progress, quiet, in_package
+from .parity import parity_view, read_parity, summary
 from .store import ModelVersion, Registry
 
 
@@ -26,6 +27,8 @@ class Validation:
     metrics: list[dict] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the candidate's ONNX parity report (``convert``), None when it was never converted
+    parity: Optional[dict] = None
 
     @property
     def passed(self) -> bool:
@@ -37,7 +40,7 @@ class Validation:
         return {"model": self.candidate.name, "version": self.candidate.version,
                 "production": self.production.version if self.production else None,
                 "passed": self.passed, "metrics": self.metrics, "problems": self.problems,
-                "notes": self.notes}
+                "notes": self.notes, "parity": parity_view(self.parity)}
 
     def table(self) -> str:
         """The readable table."""
@@ -57,7 +60,9 @@ class Validation:
             lines.append(f"  {'column':<20}{'input check':<18}detail")
             lines += [f"  {p['column']:<20}{p['check']:<18}{p['detail']}" for p in self.problems]
         lines += [f"  note: {n}" for n in self.notes]
+        lines.append(f"  onnx: {summary(self.parity)}")
         return "\n".join(lines)
+
 
 
 def _num(value) -> str:
@@ -93,17 +98,24 @@ def _labels(version: ModelVersion) -> list[str]:
     return [c for c, v in profile.get("columns", {}).items() if v.get("label")]
 
 
-def _read_evaluation_data(version: ModelVersion, data: Path, out: Path, cwd: Path) -> None:
-    """``data`` as a pickled frame at ``out``; ConfigError if it cannot be read or lacks the
-    label columns the metrics need."""
+def read_data_file(package_dir: Path, package: str, data: Path, out: Path,
+                   cwd: Path) -> list[str]:
+    """``data`` read by the package's interpreter, pickled as a frame at ``out``; its columns,
+    or ConfigError if it cannot be read."""
     try:
-        columns = in_package(version.path / PACKAGE_DIR,
-                             {"action": "read", "package": version.record["package"],
-                              "data": str(data.resolve()), "out": str(out)},
-                             cwd).get("columns", [])
+        return in_package(package_dir, {"action": "read", "package": package,
+                                        "data": str(data.resolve()), "out": str(out)},
+                          cwd).get("columns", [])
     except ExecutionError as exc:
         last = (str(exc).strip().splitlines() or ["?"])[-1]
         raise ConfigError(f"cannot read the evaluation data: {last}", path=str(data)) from None
+
+
+def _read_evaluation_data(version: ModelVersion, data: Path, out: Path, cwd: Path) -> None:
+    """``data`` as a pickled frame at ``out``; ConfigError if it cannot be read or lacks the
+    label columns the metrics need."""
+    columns = read_data_file(version.path / PACKAGE_DIR, version.record["package"], data, out,
+                             cwd)
     missing = [c for c in _labels(version) if c not in columns]
     if missing:
         raise ConfigError(f"no label column {', '.join(map(repr, missing))}: "
@@ -119,7 +131,7 @@ def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] =
     registry = Registry(store)
     candidate = registry.get(name, version)
     production = next((v for v in registry.versions(name) if v.stage == "production"), None)
-    verdict = Validation(candidate, production)
+    verdict = Validation(candidate, production, parity=read_parity(candidate.path / MODEL_DIR))
     notebook_dir = Path(candidate.record["notebook"]).parent
     tolerances = tolerances_from(notebook_dir, tolerances or {})
     with tempfile.TemporaryDirectory(prefix="mlops-validate-") as scratch:

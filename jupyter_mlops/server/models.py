@@ -167,7 +167,8 @@ class PromoteRequest(Request):
 
 
 class VersionView(BaseModel):
-    """One registered version: stage, lineage, metrics and its last validation."""
+    """One registered version: stage, lineage, metrics, its last validation and its ONNX
+    parity."""
 
     version: int
     stage: str
@@ -179,6 +180,8 @@ class VersionView(BaseModel):
     tests: Optional[dict[str, Any]] = None
     lineage: dict[str, Any]
     validation: Optional[dict[str, Any]] = None
+    #: the ONNX parity report of the version's model.onnx (``convert``), None if never converted
+    parity: Optional[dict[str, Any]] = None
 
 
 class ModelView(BaseModel):

@@ -3,7 +3,7 @@ behind Jupyter's auth, bodies parsed by pydantic, one core call, JSON back, ever
 relative to the server root (None when it lies outside it).
 
 - ``GET models``: every registered model, its versions (stage, lineage, metrics, the last
-  validation) and its audit history;
+  validation, the ONNX parity) and its audit history;
 - ``POST models/{name}/{version}/promote``: the registry's gate (a passed validation, or
   ``force`` with a ``reason``), answered with the version's new state;
 - ``GET runs/{id}/executed``: the executed notebook of a run, as JSON. The run store lives
@@ -22,6 +22,8 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 
 from ..errors import UnknownError
+from ..registry.lifecycle import MODEL_DIR
+from ..registry.parity import parity_view, read_parity
 from .handlers import MlopsHandler
 from .models import ModelList, ModelView, PromoteRequest, Promoted, VersionView
 
@@ -51,6 +53,7 @@ class RegistryHandler(MlopsHandler):
             "python": (record.get("environment") or {}).get("python"),
         }
         return VersionView(
+            parity=parity_view(read_parity(version.path / MODEL_DIR)),
             version=version.version, stage=version.stage, created=version.created,
             package=record.get("package"), parameters=record.get("parameters") or {},
             metrics=record.get("metrics") or {}, lint_score=record.get("lint_score"),

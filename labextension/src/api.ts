@@ -172,6 +172,30 @@ export interface IModelVersion {
     problems: { column: string; check: string; detail: string }[];
     notes: string[];
   } | null;
+  /** The ONNX parity report of the version's model.onnx (`jupyter mlops convert`). */
+  parity: IParity | null;
+}
+
+/** What `convert --to onnx` measured: each gated figure, sizes, one-record latency. */
+export interface IParity {
+  passed: boolean;
+  /** false when model.onnx changed since its parity was measured */
+  current: boolean;
+  at: number | null;
+  scope: string;
+  checks: {
+    check: string;
+    data: string;
+    value: number | null;
+    bound: 'min' | 'max';
+    tolerance: number;
+    ok: boolean;
+    sklearn?: number | null;
+    onnx?: number | null;
+  }[];
+  quantization: { applied: boolean; reason?: string; operators?: string[] };
+  latency_ms: { sklearn: number; onnx: number };
+  bytes: { sklearn: number; onnx: number; onnx_unquantized: number };
 }
 
 /** One event of a model's audit log. */

@@ -1,7 +1,7 @@
 /**
  * The Models panel: registered models and their versions with stage, lineage (run, notebook
- * sha256, data hashes, commit), metrics, the last validation, a Promote action behind a
- * confirm (the registry's gate decides), and the audit history.
+ * sha256, data hashes, commit), metrics, the last validation, the ONNX parity (`convert`), a
+ * Promote action behind a confirm (the registry's gate decides), and the audit history.
  */
 import {
   ILayoutRestorer,
@@ -125,6 +125,76 @@ function validation(
   return box;
 }
 
+function kilobytes(count: number): string {
+  return `${(count / 1024).toFixed(1)} KB`;
+}
+
+function parity(version: IModelVersion, trans: TranslationBundle): HTMLElement {
+  const box = el('div', 'jp-mlops-parity');
+  const p = version.parity;
+  if (!p) {
+    box.appendChild(
+      el(
+        'div',
+        'jp-mlops-muted',
+        trans.__(
+          'Not converted to ONNX: `jupyter mlops convert NAME:%1 --to onnx`.',
+          String(version.version)
+        )
+      )
+    );
+    return box;
+  }
+  if (!p.current) {
+    box.appendChild(
+      el(
+        'div',
+        'jp-mlops-warning',
+        trans.__(
+          'model.onnx changed since its parity was measured: convert again.'
+        )
+      )
+    );
+    return box;
+  }
+  box.appendChild(
+    el(
+      'div',
+      `jp-mlops-validation-${p.passed ? 'passed' : 'failed'}`,
+      (p.passed
+        ? trans.__('ONNX parity passed')
+        : trans.__('ONNX parity failed')) +
+        (p.quantization.applied ? ' · ' + trans.__('quantized') : '') +
+        (p.at ? ' · ' + Time.formatHuman(new Date(p.at * 1000)) : '')
+    )
+  );
+  const table = el('table', 'jp-mlops-metrics jp-mlops-parityChecks');
+  for (const row of p.checks) {
+    const tr = table.insertRow();
+    tr.insertCell().textContent = `${row.check} (${row.data})`;
+    tr.insertCell().textContent =
+      row.value === null ? '–' : shownNumber(row.value);
+    tr.insertCell().textContent =
+      (row.bound === 'min' ? '≥ ' : '≤ ') + shownNumber(row.tolerance);
+    tr.insertCell().textContent = row.ok ? 'ok' : 'FAIL';
+  }
+  box.appendChild(table);
+  box.appendChild(
+    el(
+      'div',
+      'jp-mlops-runParams',
+      trans.__(
+        'one-record predict: scikit-learn %1 ms, onnxruntime %2 ms · model.pkl %3, model.onnx %4',
+        p.latency_ms.sklearn.toFixed(3),
+        p.latency_ms.onnx.toFixed(3),
+        kilobytes(p.bytes.sklearn),
+        kilobytes(p.bytes.onnx)
+      )
+    )
+  );
+  return box;
+}
+
 /** The Models side panel. */
 export class ModelsPanel extends SidePanel {
   constructor(
@@ -244,7 +314,11 @@ export class ModelsPanel extends SidePanel {
         )
       );
     }
-    item.append(lineage(version, trans), validation(version, trans));
+    item.append(
+      lineage(version, trans),
+      validation(version, trans),
+      parity(version, trans)
+    );
     const buttons = el('div', 'jp-mlops-runButtons');
     const stage = el('select', 'jp-mlops-promoteStage');
     for (const name of STAGES.filter(s => s !== version.stage)) {
@@ -312,7 +386,7 @@ export class ModelsPanel extends SidePanel {
 export const modelsPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-mlops:models',
   description:
-    'The Models panel: registered versions, lineage, validation, promote, audit history.',
+    'The Models panel: registered versions, lineage, validation, ONNX parity, promote, audit history.',
   autoStart: true,
   optional: [ICommandPalette, ITranslator, ILayoutRestorer],
   activate: (

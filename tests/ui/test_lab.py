@@ -3,12 +3,14 @@ set a role, Productionize, click a lint finding to land on its cell, run a train
 the dialog and see it finish in the Jobs panel with its metric. Screenshots of each step go
 to tests/ui/screenshots/."""
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -424,6 +426,21 @@ def test_5d_a_hidden_state_error_names_cells_by_number_with_separate_links(page,
         " return c && c.textContent.includes('cutoff = df'); }")
 
 
+def _parity_report(model_dir: Path) -> None:
+    """A parity report as ``convert`` writes it, for the model.onnx beside it (the panel shows
+    the report; what converting measures is tested in tests/registry/test_convert.py)."""
+    model_dir.mkdir()
+    (model_dir / "model.onnx").write_bytes(b"an ONNX graph")
+    (model_dir / "parity.json").write_text(json.dumps({
+        "passed": True, "sha256": hashlib.sha256(b"an ONNX graph").hexdigest(), "at": time.time(),
+        "scope": "the model score.py calls after featurize", "checks": [
+            {"check": "label agreement", "data": "evaluation", "value": 1.0, "bound": "min",
+             "tolerance": 0.999, "ok": True}],
+        "quantization": {"applied": False, "reason": "not applicable"},
+        "latency_ms": {"sklearn": 3.7, "onnx": 0.05},
+        "bytes": {"sklearn": 2178, "onnx": 1291, "onnx_unquantized": 1291}}))
+
+
 def test_8_models_panel_lineage_promote_and_history(page, lab):
     """A version registered from the run of test 4 (its real record), shown with its
     lineage; Promote asks first and the registry's gate answers."""
@@ -440,11 +457,14 @@ def test_8_models_panel_lineage_promote_and_history(page, lab):
         "notebook_sha256": run.notebook_sha256, "parameters": run.parameters,
         "metrics": run.metrics, "inputs": run.record.get("inputs", []),
         "git": run.record.get("git")})
+    _parity_report(registry.get("churn", 1).path / "model")
     _show(page, "Show Models")
     version = page.locator("#jp-mlops-models .jp-mlops-version[data-version='1']")
     version.wait_for()
     text = version.inner_text()
     assert run.id.split("-")[-1] in text and "customers.csv" in text and "Never validated" in text, text
+    assert "ONNX parity passed" in text and "label agreement (evaluation)" in text, text
+    assert "onnxruntime 0.050 ms" in text, text
     version.locator(".jp-mlops-promoteStage").select_option("production")
     version.locator(".jp-mlops-promote").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Promote").click()

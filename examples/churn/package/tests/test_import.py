@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ['common', 'data', 'featurize', 'evaluate', 'train', 'score', 'serve']
+MODULES = ['common', 'data', 'featurize', 'evaluate', 'train', 'score', 'serve', 'onnx_model']
 
 
 def test_import_has_no_side_effects(tmp_path):

@@ -18,8 +18,16 @@ import pickle
 import pandas as pd
 
 from diabetes.featurize import model_input
+from diabetes.onnx_model import OnnxModel
 
-MODEL_FILE = "model.pkl"
+# The model file of each runtime; $MODEL_RUNTIME picks one (default: the pickled model).
+MODEL_FILES = {"sklearn": "model.pkl", "onnx": "model.onnx"}
+# How each runtime's model file is made, for the message when it is missing.
+MADE_BY = {
+    # two strings: a long package name wraps onto its own line
+    "sklearn": ("train first with " "`python -m diabetes.train`"),
+    "onnx": "convert the model first with `jupyter mlops convert NAME:VERSION --to onnx`",
+}
 # Notebook parameters training ran with (train.py writes them beside the model).
 PARAMETERS_FILE = "parameters.json"
 # Longer integers are refused (Python's own limit, 4300 digits, would raise mid-parse).
@@ -64,20 +72,30 @@ class InputError(ValueError):
         self.detail = {key: value for key, value in detail.items() if value is not None}
 
 
+def runtime() -> str:
+    """The model runtime $MODEL_RUNTIME names: ``sklearn`` (default) or ``onnx``."""
+    name = os.environ.get("MODEL_RUNTIME") or "sklearn"
+    if name not in MODEL_FILES:
+        raise ValueError(f"MODEL_RUNTIME={name!r}: choose one of {', '.join(MODEL_FILES)}")
+    return name
+
+
 def load_model(path: Path):
-    """The trained model in ``path`` (the one step a second model runtime replaces)."""
+    """The trained model in ``path``: the pickled model, or model.onnx run by onnxruntime."""
+    if path.suffix == ".onnx":
+        return OnnxModel(path)
     with open(path, "rb") as stream:
         return pickle.load(stream)
 
 
 def init() -> None:
-    """Load the model from $MODEL_DIR or $AZUREML_MODEL_DIR (searched recursively)."""
+    """Load the model of the runtime $MODEL_RUNTIME names from $MODEL_DIR or
+    $AZUREML_MODEL_DIR (searched recursively)."""
     root = Path(os.environ.get("MODEL_DIR") or os.environ.get("AZUREML_MODEL_DIR") or "outputs")
-    found = sorted(root.rglob(MODEL_FILE)) if root.is_dir() else []
+    name = runtime()
+    found = sorted(root.rglob(MODEL_FILES[name])) if root.is_dir() else []
     if not found:
-        raise FileNotFoundError(
-            f"no {MODEL_FILE} under {root}: train first with " "`python -m diabetes.train`"
-        )
+        raise FileNotFoundError(f"no {MODEL_FILES[name]} under {root}: {MADE_BY[name]}")
     _STATE["model"] = load_model(found[0])
     used = found[0].parent / PARAMETERS_FILE
     _STATE["parameters"] = json.loads(used.read_text(encoding="utf-8")) if used.exists() else {}

@@ -146,6 +146,7 @@ def create_app(
 ) -> Starlette:
     """Load the model and build the app; ``version`` names it in every answer."""
     score.init()
+    runtime = score.runtime()  # which model file init() loaded: model.pkl or model.onnx
     openapi = (HERE / "openapi.json").read_bytes()
     docs = (HERE / "docs.html").read_text(encoding="utf-8")
     headers = {"X-Model-Version": version}
@@ -174,7 +175,8 @@ def create_app(
 
     async def health(_: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "model": __package__, "model_version": version}, headers=headers
+            {"status": "ok", "model": __package__, "model_version": version, "runtime": runtime},
+            headers=headers,
         )
 
     async def not_routed(request: Request, exc: HTTPException) -> Response:
