@@ -97,9 +97,10 @@ class Registry:
                            (name, version, run_id, now,
                             final.relative_to(self.store.home).as_posix(),
                             json.dumps(record, default=str)))
-                self._event(db, name, version, "registered", None, None,
-                            {"run_id": run_id, "notebook_sha256": record.get("notebook_sha256"),
-                             "metrics": record.get("metrics")})
+                self._event(db, name, version, "registered", stage=None, reason=None,
+                            details={"run_id": run_id,
+                                     "notebook_sha256": record.get("notebook_sha256"),
+                                     "metrics": record.get("metrics")})
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -117,7 +118,7 @@ class Registry:
         return max(numbers, default=0)
 
     @staticmethod
-    def _event(db, model: str, version: Optional[int], action: str, stage: Optional[str],
+    def _event(db, model: str, version: Optional[int], action: str, *, stage: Optional[str],
                reason: Optional[str], details: dict) -> None:
         db.execute("INSERT INTO registry_events (at, model, version, action, stage, actor, "
                    "reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -130,7 +131,8 @@ class Registry:
         """Append one event to the audit log."""
         with self.store.connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            self._event(db, model, version, action, stage, reason, details or {})
+            self._event(db, model, version, action, stage=stage, reason=reason,
+                        details=details or {})
             db.execute("COMMIT")
 
     def set_stage(self, model: str, version: int, stage: str, *, reason: Optional[str],
@@ -146,10 +148,11 @@ class Registry:
                 if stage in ("staging", "production"):
                     for other, other_stage in self._stages(db, model, None).items():
                         if other_stage == stage and other != version:
-                            self._event(db, model, other, "archived", "archived",
-                                        f"replaced by version {version}", {})
+                            self._event(db, model, other, "archived", stage="archived",
+                                        reason=f"replaced by version {version}", details={})
                             archived.append(other)
-                self._event(db, model, version, "promoted", stage, reason, details)
+                self._event(db, model, version, "promoted", stage=stage, reason=reason,
+                            details=details)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
