@@ -299,7 +299,7 @@ def productionize(
         from .recording import record  # pylint: disable=import-outside-toplevel
 
         recording = record(os.fspath(notebook), nb, plan, import_names, say)
-        modules = generate.generate_modules(plan, package, recording)
+        modules = generate.generate_modules(plan, package, generate.raw_kind(plan, recording))
         versions, python = recording.versions, recording.python
     else:
         versions, python = local_versions(import_names), None
