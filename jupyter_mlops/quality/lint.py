@@ -85,11 +85,12 @@ class PylintRun:
         # pylint: disable-next=consider-using-with  # waited for by the reading thread
         self._proc = subprocess.Popen(command, cwd=root, text=True, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE)
+        self._cancelled = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-pylint")
         self._future = self._pool.submit(self._read)
-        if done is not None:
-            self._future.add_done_callback(
-                lambda future: future.exception() is None and done(future.result()))
+        if done is not None:  # not for a run that was cancelled: its report is not wanted
+            self._future.add_done_callback(lambda future: not self._cancelled and (
+                future.exception() is None and done(future.result())))
         self._pool.shutdown(wait=False)
 
     def _read(self) -> LintReport:
@@ -106,6 +107,7 @@ class PylintRun:
 
     def cancel(self) -> None:
         """Stop pylint (its modules changed, or productionize failed) and reap it."""
+        self._cancelled = True
         if self._proc.poll() is None:
             self._proc.kill()
         try:
