@@ -1,12 +1,18 @@
 """Productionize: notebook -> linted, tested package. The pipeline of small steps, in order.
 
-read + validate -> plan (dataflow) -> [recording run in a kernel] -> generate modules ->
-environment -> stage files beside the output -> pylint + pytest in the staging tree ->
-reports + manifest -> swap in. A second run on an unchanged notebook returns the cached result.
+read + validate -> [launch the recording kernel] -> plan (dataflow) -> generate modules ->
+stage them beside the output, start pylint on them and a standby pytest -> [recording run in
+the kernel] -> environment, tests, manifest -> the generated tests in the staging tree ->
+reports -> swap in. The steps in brackets overlap the ones after them: the kernel starts up
+while the cells are analysed, pylint runs while the notebook records (the modules do not
+depend on the recording). A second run on an unchanged notebook returns the cached result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import json
 import keyword
 import os
@@ -16,141 +22,29 @@ import sys
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Callable, Optional, Union
-
-import functools
-import hashlib
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from ._version import __version__
 from .errors import StaleOutputError
 from .package.writer import (MANIFEST, OutputGuard, edited_files, missing_files, read_manifest,
                              recover_interrupted_swap, sha256_text, staging_dir, swap_in,
                              write_files)
-from .quality.lint import LintReport, run_pylint
-from .quality.testing import SuiteReport, read_junit, run_pytest
+from .quality.checks import LINT_REPORT, TEST_REPORT, PackageChecks
+from .quality.lint import LintReport
+from .quality.testing import read_junit
+from .results import CheckStatus, ProductionizeResult, skipped_tests
 
 if TYPE_CHECKING:  # the analysis stack (nbformat, black) loads only when there is work to do
     from .extract.plan import Plan
     from .notebook import Notebook
+    from .recording import Recording, RecordingKernel
 
 Progress = Callable[[str], None]
 PathLike = Union[str, "os.PathLike[str]"]
-LINT_REPORT = "reports/lint.json"
-TEST_REPORT = "reports/tests.xml"
 EQUIVALENCE_LEFT_OUT = (
     "test_equivalence.py (features, metrics and predictions against the notebook) and the "
     "score tests that need a recorded sample: --no-execute skipped the recording run"
 )
-
-
-@dataclass(frozen=True)
-class ProductionizeResult:
-    """What productionize wrote and how the checks went."""
-
-    notebook: str
-    out_dir: str
-    package: str
-    files: tuple[str, ...]
-    lint: Optional[LintReport]
-    tests: Optional[SuiteReport]
-    environment: str
-    warnings: tuple[str, ...] = ()
-    left_out: tuple[str, ...] = ()
-    cached: bool = False
-    recorded: bool = False
-    not_proven: tuple[str, ...] = ()  # what the generated tests do not show, and why
-
-    @property
-    def ok(self) -> bool:
-        """True when lint reaches its threshold and the generated tests pass (or were skipped)."""
-        return (self.lint is None or self.lint.ok) and (self.tests is None or self.tests.ok)
-
-    @property
-    def proven(self) -> bool:
-        """True when every equivalence with the notebook was checked and held."""
-        return self.ok and not self.not_proven
-
-    def to_dict(self) -> dict:
-        """JSON form (CLI ``--json``, server API)."""
-        return {
-            "notebook": self.notebook, "out_dir": self.out_dir, "package": self.package,
-            "files": list(self.files),
-            "lint": self.lint.to_dict() if self.lint else None,
-            "tests": self.tests.to_dict() if self.tests else None,
-            "environment": self.environment,
-            "warnings": [_warning_dict(w) for w in self.warnings],
-            "left_out": list(self.left_out), "not_proven": list(self.not_proven),
-            "proven": self.proven,
-            "cached": self.cached, "recorded": self.recorded, "ok": self.ok,
-        }
-
-    def summary(self) -> str:
-        """Human text for the terminal."""
-        name = os.path.basename(self.notebook)
-        lines = [f"wrote {self.out_dir} (package {self.package}, {len(self.files)} files)"
-                 + (" [unchanged, cached]" if self.cached else "")]
-        if self.lint is not None:
-            lines.append(f"lint: {self.lint.score:.2f}/10 (threshold {self.lint.fail_under})"
-                         f"{'' if self.lint.ok else ' FAILED'}")
-            lines += [f"  {f.describe(name)}" for f in self.lint.findings]
-        t = self.tests
-        if t is not None:
-            lines.append(f"tests: {t.passed} passed, {t.failed} failed, {t.errors} errors, "
-                         f"{t.skipped} skipped{'' if t.ok else ' FAILED'}")
-            lines += [f"  {c.outcome.upper()} {c.name}: {(c.message or '-').splitlines()[0][:200]}"
-                      for c in t.cases if c.outcome in ("failed", "error")]
-        lines += [f"left out: {item}" for item in self.left_out]
-        lines += [f"not proven: {item}" for item in self.not_proven]
-        return "\n".join(lines)
-
-
-def _warning_dict(warning) -> dict:
-    """A warning as JSON: CellWarning's own form, or plain text."""
-    return warning.to_dict() if hasattr(warning, "to_dict") else {
-        "text": str(warning), "message": str(warning), "cell": None, "line": None}
-
-
-def _skipped(tests: Optional[SuiteReport]) -> tuple[str, ...]:
-    """Generated tests that skipped: equivalence the run did not check."""
-    if tests is None:
-        return ()
-    return tuple(f"{case.name} skipped: {(case.message or '').splitlines()[0][:200]}"
-                 for case in tests.cases if case.outcome == "skipped")
-
-
-@dataclass(frozen=True)
-class CheckStatus:
-    """Whether a generated directory still matches its notebook."""
-
-    notebook: str
-    out_dir: str
-    stale: tuple[str, ...] = ()
-    edited: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """True when up to date and untouched."""
-        return not (self.stale or self.edited or self.missing)
-
-    def to_dict(self) -> dict:
-        """JSON form."""
-        return {"notebook": self.notebook, "out_dir": self.out_dir, "ok": self.ok,
-                "stale": list(self.stale), "edited": list(self.edited),
-                "missing": list(self.missing)}
-
-    def summary(self) -> str:
-        """Human text."""
-        if self.ok:
-            return f"{self.out_dir} is up to date with {self.notebook}"
-        lines = [f"{self.out_dir} does not match {self.notebook}:"]
-        lines += [f"  stale: {s}" for s in self.stale]
-        lines += [f"  edited by hand: {e}" for e in self.edited]
-        lines += [f"  missing: {m}" for m in self.missing]
-        lines.append(f"run `jupyter mlops productionize {self.notebook} --out {self.out_dir}`")
-        return "\n".join(lines)
 
 
 def package_name(notebook_path: str) -> str:
@@ -176,7 +70,7 @@ def default_out(notebook: PathLike) -> Path:
     return Path("build") / Path(notebook).stem
 
 
-def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str],
+def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str], *,
               notebook_dir: str, execute: bool, not_proven: tuple[str, ...]) -> str:
     spans: dict[int, dict[str, list[int]]] = {}
     for module in modules:
@@ -247,13 +141,14 @@ def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[Production
     ):
         return None
     lint = LintReport.from_dict(json.loads((out / LINT_REPORT).read_text(encoding="utf-8")))
+    tests = read_junit(out / TEST_REPORT)
     return ProductionizeResult(
         notebook=os.fspath(notebook), out_dir=str(out), package=manifest["package"],
         files=tuple(sorted(list(manifest["files"]) + [MANIFEST, LINT_REPORT, TEST_REPORT])),
-        lint=lint, tests=read_junit(out / TEST_REPORT),
+        lint=lint, tests=tests,
         environment=(out / "requirements.txt").read_text(encoding="utf-8"),
         left_out=() if execute else (EQUIVALENCE_LEFT_OUT,), cached=True, recorded=execute,
-        not_proven=tuple(manifest.get("not_proven", ())) + _skipped(read_junit(out / TEST_REPORT)),
+        not_proven=tuple(manifest.get("not_proven", ())) + skipped_tests(tests),
     )
 
 
@@ -281,83 +176,117 @@ def productionize(
             say("notebook unchanged since the last productionize: using the cached result")
             return cached
     # pylint: disable=import-outside-toplevel
-    from . import generate
-    from .extract.plan import plan_package
     from .notebook import read_notebook
-    from .package.envspec import environment, local_versions
+    from .recording import RecordingKernel
 
     nb = read_notebook(notebook)
     guard = OutputGuard.check(out_dir, force)
+    # Launched before the analysis, so that the kernel's start-up runs alongside it.
+    kernel = RecordingKernel(nb) if execute else None
+    try:
+        return _build(notebook, nb, guard, kernel, _Checked(checks, lint and checks), say)
+    finally:
+        if kernel is not None:
+            kernel.close()
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Which checks productionize runs: pylint and the generated tests, or only the tests."""
+
+    tests: bool
+    lint: bool
+
+
+def _build(notebook: PathLike, nb: "Notebook", guard: OutputGuard,
+           kernel: Optional["RecordingKernel"], checked: _Checked,
+           say: Progress) -> ProductionizeResult:
+    """Plan, record, write and check the package in a staging folder beside ``guard.out``,
+    then swap it in. The checks start as soon as what they read exists: pylint (on the
+    modules, which do not depend on the recording) and the standby pytest processes while
+    the notebook records."""
+    # pylint: disable=import-outside-toplevel
+    from . import generate
+    from .extract.plan import plan_package
+    from .recording import record
+
     say("analysing cells")
     plan = plan_package(nb)
     package = package_name(nb.path)
-    recording = None
-    modules = generate.generate_modules(plan, package, None)
-    import_names = generate.import_names(modules)
-    if execute:
-        say("running the notebook in a kernel to record a sample")
-        from .recording import record  # pylint: disable=import-outside-toplevel
-
-        recording = record(os.fspath(notebook), nb, plan, import_names, say)
-        modules = generate.generate_modules(plan, package, recording)
-        versions, python = recording.versions, recording.python
-    else:
-        versions, python = local_versions(import_names), None
-    env = environment(versions, plan.requirements, python)
-    files = {m.path: m.text for m in modules}
-    files.update(generate.support_files(plan, package, modules, env, recording))
+    modules = generate.generate_modules(plan, package)
+    out_dir = guard.out
     notebook_dir = os.path.relpath(Path(notebook).resolve().parent, out_dir.resolve().parent
                                    / out_dir.name).replace(os.sep, "/")
     staged = staging_dir(out_dir)
     try:
-        gaps = generate.not_proven(plan, recording)
-        manifest = _manifest(nb, plan, package, modules, files, notebook_dir, execute, gaps)
-        write_files(staged, {**files, MANIFEST: manifest})
-        lint_report, tests = (_run_checks(staged, package, nb, modules, say, lint) if checks
-                              else (None, None))
-        swap_in(staged, guard, set(files) | {MANIFEST})
+        with (PackageChecks(staged, package, nb, say, checked.lint) if checked.tests
+              else contextlib.nullcontext()) as running:
+            if running is not None:
+                running.start(modules, generate.pylintrc(plan),
+                              tuple(generate.imported_modules(modules)))
+            recording = None
+            if kernel is not None:
+                say("running the notebook in a kernel to record a sample")
+                recording = record(os.fspath(notebook), nb, plan, generate.import_names(modules),
+                                   progress=say, kernel=kernel)
+                modules = _recorded_modules(plan, package, modules, recording)
+            files, gaps = _package_files(nb, plan, package, modules, recording, notebook_dir)
+            if running is None:
+                write_files(staged, files)
+                lint_report, tests = None, None
+            else:
+                lint_report, tests = running.finish(modules, files)
+        swap_in(staged, guard, set(files))
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    left_out = () if execute else (EQUIVALENCE_LEFT_OUT,)
-    if not checks:
+    left_out = () if kernel is not None else (EQUIVALENCE_LEFT_OUT,)
+    if not checked.tests:
         left_out += ("pylint and the generated tests: --no-checks",)
-    elif not lint:
+    elif not checked.lint:
         left_out += ("pylint: --no-lint",)
-    reports = ([LINT_REPORT] if lint else []) + [TEST_REPORT] if checks else []
+    reports = [LINT_REPORT] * checked.lint + [TEST_REPORT] * checked.tests
     return ProductionizeResult(
         notebook=nb.path, out_dir=str(out_dir), package=package,
-        files=tuple(sorted(list(files) + [MANIFEST] + reports)),
+        files=tuple(sorted(list(files) + reports)),
         lint=lint_report, tests=tests, environment=files["requirements.txt"],
-        warnings=plan.warnings, left_out=left_out, recorded=execute,
-        not_proven=gaps + _skipped(tests),
+        warnings=plan.warnings, left_out=left_out, recorded=kernel is not None,
+        not_proven=gaps + skipped_tests(tests),
     )
 
 
-def _run_checks(staged: Path, package: str, nb: "Notebook", modules, say: Progress,
-                lint: bool = True) -> tuple[Optional[LintReport], SuiteReport]:
-    """pylint (unless ``lint`` is off) and pytest in the staging tree; reports under
-    ``reports/``. ``say`` hears each phase: pylint's start and score, tests N/M."""
-    (staged / "reports").mkdir(exist_ok=True)
+def _recorded_modules(plan: "Plan", package: str, modules: list, recording: "Recording") -> list:
+    """The modules for what the recording saw: the same ones unless the raw records are not
+    of the kind the plan suggested (rows, say, where it guessed a table)."""
+    # pylint: disable-next=import-outside-toplevel
+    from .generate import code_shape, generate_modules, raw_kind
 
-    def tests_done(message: str) -> None:
-        say(f"generated {message} done")
+    kind = raw_kind(plan, recording)
+    if code_shape(kind) == code_shape(raw_kind(plan, None)):
+        return modules
+    return generate_modules(plan, package, kind)
 
-    if not lint:
-        say("running the generated tests")
-        return None, run_pytest(staged, staged / TEST_REPORT, progress=tests_done)
-    say(f"running pylint on {len(modules)} generated modules and the generated tests")
-    # Both are subprocesses: running them side by side halves the wait on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        linting = pool.submit(run_pylint, staged, package, nb,
-                              {m.path: m.line_map for m in modules})
-        linting.add_done_callback(lambda done: done.exception() is None and say(
-            f"pylint done: {done.result().score:.2f}/10"))
-        tests = run_pytest(staged, staged / TEST_REPORT, progress=tests_done)
-        report = linting.result()
-    (staged / LINT_REPORT).write_text(
-        json.dumps(report.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return report, tests
+
+def _package_files(nb: "Notebook", plan: "Plan", package: str, modules: list,
+                   recording: Optional["Recording"], notebook_dir: str
+                   ) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Every file of the package (the manifest included) and what it cannot prove;
+    ``notebook_dir``: the notebook's folder relative to the output (the tests' data)."""
+    # pylint: disable=import-outside-toplevel
+    from . import generate
+    from .package.envspec import environment, local_versions
+
+    if recording is not None:
+        versions, python = recording.versions, recording.python
+    else:
+        versions, python = local_versions(generate.import_names(modules)), None
+    env = environment(versions, plan.requirements, python)
+    files = {m.path: m.text for m in modules}
+    files.update(generate.support_files(plan, package, modules, env, recording))
+    gaps = generate.not_proven(plan, recording)
+    files[MANIFEST] = _manifest(nb, plan, package, modules, files, notebook_dir=notebook_dir,
+                                execute=recording is not None, not_proven=gaps)
+    return files, gaps
 
 
 def check(notebook: PathLike, out: Optional[PathLike] = None) -> CheckStatus:

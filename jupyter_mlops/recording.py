@@ -141,11 +141,51 @@ def _probed_notebook(nb_path: str, nb: Notebook, plan: Plan, import_names: list[
     return node, origin
 
 
-def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str],
-           progress: Optional[Callable[[str], None]] = None, timeout: int = 1800) -> Recording:
-    """Run the notebook in a kernel with the probes and return what they recorded."""
+class RecordingKernel:
+    """The recording run's kernel, launched before the notebook is analysed so that its
+    start-up overlaps the analysis. :meth:`release` asks it to shut down as soon as the
+    recording is read; :meth:`close` (at the end of productionize, or on a failure) waits
+    for it to be gone, so its shutdown overlaps the checks."""
+
+    def __init__(self, nb: Notebook) -> None:
+        from .jobs.kernels import start_kernel  # pylint: disable=import-outside-toplevel
+
+        # The kernel's own stderr is noise here (transport warnings); cell output and errors
+        # arrive through the messaging protocol either way.
+        self.km = start_kernel(nb.kernel_name or "python3", Path(nb.path).resolve().parent,
+                               subprocess.DEVNULL)
+        self._released = False
+
+    def release(self) -> None:
+        """Ask the kernel to shut down (its work is done); nothing waits for it here."""
+        from jupyter_core.utils import run_sync  # pylint: disable=import-outside-toplevel
+
+        if not self._released and self.km.has_kernel:
+            self._released = True
+            run_sync(self.km.request_shutdown)()
+
+    def close(self) -> None:
+        """Wait for the kernel to end (killed if it does not end in time) and clean up."""
+        from jupyter_core.utils import run_sync  # pylint: disable=import-outside-toplevel
+
+        if not self.km.has_kernel:
+            return
+        if self._released:
+            run_sync(self.km.finish_shutdown)()
+            run_sync(self.km.cleanup_resources)()
+        else:
+            run_sync(self.km.shutdown_kernel)(now=True)
+
+
+def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str], *,
+           progress: Optional[Callable[[str], None]] = None, timeout: int = 1800,
+           kernel: Optional[RecordingKernel] = None) -> Recording:
+    """Run the notebook in a kernel with the probes and return what they recorded
+    (``kernel``: one launched ahead, released here once the recording is read)."""
     from nbclient import NotebookClient  # pylint: disable=import-outside-toplevel
 
+    own = kernel is None
+    kernel = RecordingKernel(nb) if kernel is None else kernel
     with tempfile.TemporaryDirectory(prefix="mlops-record-") as tmp:
         out_path = os.path.join(tmp, "recording.json")
         node, origin = _probed_notebook(nb_path, nb, plan, import_names, out_path)
@@ -161,11 +201,18 @@ def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str],
                 progress(f"recording: ran cell {origin[cell_index].number}/{len(nb.cells)}")
 
         client = NotebookClient(
-            node, timeout=timeout, kernel_name=nb.kernel_name or "python3",
+            node, km=kernel.km, timeout=timeout, kernel_name=nb.kernel_name or "python3",
             resources={"metadata": {"path": str(Path(nb_path).resolve().parent)}},
             on_cell_error=on_error, on_cell_executed=on_done)
-        _execute(client, nb, origin, failed, timeout)
-        data = json.loads(Path(out_path).read_text(encoding="utf-8"))
+        try:
+            _execute(client, nb, origin, failed, timeout)
+            data = json.loads(Path(out_path).read_text(encoding="utf-8"))
+        finally:
+            if client.kc is not None:  # a client given a kernel leaves its channels open
+                client.kc.stop_channels()
+            kernel.release()
+            if own:
+                kernel.close()
     return Recording(
         records=data.get("records"), features=data.get("features"),
         predictions=data.get("predictions"), metrics=data.get("metrics", {}),
@@ -179,9 +226,7 @@ def _execute(client, nb: Notebook, origin: list, failed: dict, timeout: int) -> 
     from nbclient.exceptions import CellExecutionError, DeadKernelError  # pylint: disable=import-outside-toplevel
 
     try:
-        # The kernel process's own stderr is noise here (transport warnings); cell output
-        # and errors arrive through the messaging protocol either way.
-        client.execute(stderr=subprocess.DEVNULL)
+        client.execute()
     except CellExecutionError as exc:
         index = failed.get("index")
         source = origin[index] if index is not None and index < len(origin) else None

@@ -47,6 +47,10 @@ def test_each_phase_is_reported_lint_and_tests_with_counts(built):
     assert "analysing cells" in PHASES
     assert any(m.startswith("recording: ran cell") for m in PHASES)
     assert any(m.startswith("running pylint on ") for m in PHASES)
+    # the modules do not depend on the recording: pylint starts before the notebook runs
+    linting = next(i for i, m in enumerate(PHASES) if m.startswith("running pylint on "))
+    recording = next(i for i, m in enumerate(PHASES) if m.startswith("recording: ran cell"))
+    assert linting < recording
     counted = [m for m in PHASES if m.startswith("generated tests ")]
     assert counted[0] == f"generated tests 1/{total} done"
     assert counted[-1] == f"generated tests {total}/{total} done"

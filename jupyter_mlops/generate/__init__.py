@@ -2,27 +2,28 @@
 
 ``generate_modules`` writes the Python modules, ``support_files`` the rest; both are pure
 (no disk access) and byte-stable. ``Builder`` is the public way to emit code with its cells.
+The modules do not depend on the recording beyond the kind of the raw records (a table, rows
+or single values: :func:`code_shape`); what it recorded of them is a data file
+(``training_input.json``), so the modules exist, and can be linted, before the recording runs.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from ..extract.plan import Plan
 from .builder import Builder, Module, formatted, plain_module, template
 from .functions import code_reads, common_module, notebook_name
 from .modules import path_texts, role_module
-from .scoring import score_module
-from .support import not_proven, support_files
+from .scoring import code_shape, raw_kind, score_module
+from .support import not_proven, pylintrc, support_files
 from .training import train_module
 
-if TYPE_CHECKING:
-    from ..recording import Recording
-
-__all__ = ["Builder", "Module", "formatted", "generate_modules", "import_names",
-           "not_proven", "support_files", "template"]
+__all__ = ["Builder", "Module", "code_shape", "formatted", "generate_modules", "import_names",
+           "imported_modules", "not_proven", "pylintrc", "raw_kind", "support_files",
+           "template"]
 
 
 def _used_helpers(plan: Plan) -> set[str]:
@@ -32,9 +33,9 @@ def _used_helpers(plan: Plan) -> set[str]:
     return code_reads(plan, texts)
 
 
-def generate_modules(plan: Plan, package: str,
-                     recording: Optional["Recording"]) -> list[Module]:
-    """Every Python module of the package, formatted."""
+def generate_modules(plan: Plan, package: str, kind: Optional[dict] = None) -> list[Module]:
+    """Every Python module of the package, formatted, for raw records of this ``kind``
+    (:func:`raw_kind`; None: guessed from the plan)."""
     name = notebook_name(plan)
     init = Builder(f"{package}/__init__.py")
     init.add(f'"""{package}: production package generated from {name} by jupyter-mlops."""')
@@ -52,7 +53,7 @@ def generate_modules(plan: Plan, package: str,
     if any(s.role == "training" for s in plan.segments):
         modules.append(train_module(plan, package))
     if plan.model is not None and plan.path is not None:
-        modules.append(score_module(plan, package, recording))
+        modules.append(score_module(plan, package, kind or raw_kind(plan, None)))
         modules.append(plain_module(f"{package}/serve.py", template("serve.py.tmpl").substitute(
             package=package, notebook=name)))
         modules.append(plain_module(f"{package}/onnx_model.py",
@@ -60,13 +61,22 @@ def generate_modules(plan: Plan, package: str,
     return modules
 
 
-def import_names(modules: list[Module]) -> list[str]:
-    """Top-level third-party modules the generated code imports."""
+def imported_modules(modules: list[Module]) -> list[str]:
+    """Every absolute module the generated code imports (``sklearn.linear_model``), its own
+    package's aside."""
     names = set()
     for module in modules:
+        package = module.path.split("/", 1)[0]
         for node in ast.parse(module.text).body:
             if isinstance(node, ast.Import):
-                names |= {a.name.split(".")[0] for a in node.names}
+                names |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                names.add(node.module.split(".")[0])
+                names.add(node.module)
+        names = {n for n in names if n.split(".")[0] != package}
+    return sorted(names)
+
+
+def import_names(modules: list[Module]) -> list[str]:
+    """Top-level third-party modules the generated code imports."""
+    names = {name.split(".")[0] for name in imported_modules(modules)}
     return sorted(n for n in names if n not in sys.stdlib_module_names and n != "__future__")

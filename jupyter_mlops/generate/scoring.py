@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Optional
 
 from ..extract.plan import Plan
@@ -15,31 +14,39 @@ from .modules import MODEL_INPUT, scoring_function
 if TYPE_CHECKING:
     from ..recording import Recording
 
+#: score.py reads what the recording saw of the raw records from this file beside it.
+TRAINING_INPUT = "training_input.json"
 SCORE_IMPORTS = ("import json", "import math", "import os", "import pickle",
                  "from pathlib import Path")
 
 
 def raw_kind(plan: Plan, recording: Optional["Recording"]) -> dict:
-    """What new records are: a table (frame), rows of numbers, or single values (texts)."""
+    """What new records are: a table (frame), rows of numbers, or single values (texts), as
+    recorded; without a recording, guessed from the plan (a frame when it uses pandas)."""
     if recording is not None and recording.raw:
         return recording.raw
     return {"kind": "frame"} if plan.uses_pandas else {"kind": "values", "value": "number",
                                                        "container": "list", "name": ""}
 
 
+def code_shape(kind: dict) -> tuple[str, str]:
+    """What of the raw records' kind shapes score.py's code: the kind, and the container of
+    single values. The rest (columns, dtypes, width, value kind) is data in
+    ``training_input.json``, so score.py's text does not depend on what the recording saw."""
+    return kind["kind"], kind.get("container", "list") if kind["kind"] == "values" else ""
+
+
 def _values_conversion(kind: dict) -> tuple[str, str]:
     container = kind.get("container", "list")
     if container == "Series":
-        name = kind.get("name") or None
-        return "pandas Series", f"pd.Series(records, name={name!r})"
+        return "pandas Series", "pd.Series(records, name=SERIES_NAME)"
     if container == "ndarray":
         return "array", "np.asarray(records)"
     return "list", "list(records)"
 
 
-def _records_code(plan: Plan, recording: Optional["Recording"]) -> tuple[str, list[str]]:
+def _records_code(kind: dict) -> tuple[str, list[str]]:
     """The record checks and conversion for this kind of raw records, and their imports."""
-    kind = raw_kind(plan, recording)
     if kind["kind"] == "rows":
         return template("score_records_rows.py.tmpl").substitute(), ["import numpy as np"]
     if kind["kind"] == "values":
@@ -61,22 +68,41 @@ def record_columns(plan: Plan, dtypes: dict) -> tuple[str, ...]:
     return required_columns(path, plan.program, plan.label_columns, list(dtypes), texts)
 
 
-def _record_constants(plan: Plan, recording: Optional["Recording"]) -> str:
+def training_input(plan: Plan, recording: Optional["Recording"]) -> dict:
+    """``training_input.json``: what score.py checks new records against, as the recording
+    saw the notebook's raw records (columns and dtypes, the width of a row, or the kind of a
+    single value)."""
     kind = raw_kind(plan, recording)
     if kind["kind"] == "rows":
-        return ("# New records are rows of this many numbers, as the notebook's raw rows were.\n"
-                f"WIDTH = {kind['width']}")
+        return {"width": kind["width"]}
     if kind["kind"] == "values":
-        return ("# New records are single values of this kind, as the notebook's were.\n"
-                f"VALUE_KIND = {kind['value'] if kind.get('value') == 'text' else 'number'!r}")
+        return {"value_kind": "text" if kind.get("value") == "text" else "number",
+                "series_name": kind.get("name") or None}
     dtypes = recording.dtypes if recording else {}
-    required = record_columns(plan, dtypes)
-    return "\n".join([
+    return {"columns": dtypes, "required": list(record_columns(plan, dtypes))}
+
+
+def _record_constants(kind: dict) -> str:
+    lines = ["# What the notebook trained on, as its recording run saw it (recorded data, kept "
+             "out of the code).",
+             f'TRAINING_INPUT = json.loads(Path(__file__).with_name("{TRAINING_INPUT}")'
+             '.read_text(encoding="utf-8"))']
+    if kind["kind"] == "rows":
+        return "\n".join(lines + [
+            "# New records are rows of this many numbers, as the notebook's raw rows were.",
+            'WIDTH = TRAINING_INPUT["width"]'])
+    if kind["kind"] == "values":
+        lines += ["# New records are single values of this kind, as the notebook's were.",
+                  'VALUE_KIND = TRAINING_INPUT["value_kind"]']
+        if kind.get("container") == "Series":
+            lines.append('SERIES_NAME = TRAINING_INPUT["series_name"]')
+        return "\n".join(lines)
+    return "\n".join(lines + [
         "# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not "
         "recorded.",
-        f"INPUT_COLUMNS = {json.dumps(dtypes, sort_keys=False)}",
+        'INPUT_COLUMNS = TRAINING_INPUT["columns"]',
         "# The columns the scoring path reads: each record must carry these; others are ignored.",
-        f"REQUIRED_COLUMNS = {required!r}",
+        'REQUIRED_COLUMNS = tuple(TRAINING_INPUT["required"])',
     ])
 
 
@@ -160,8 +186,7 @@ def _predict_body(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _head(plan: Plan, package: str, recording: Optional["Recording"],
-          extra_imports: list[str]) -> str:
+def _head(plan: Plan, package: str, kind: dict, extra_imports: list[str]) -> str:
     imports = list(SCORE_IMPORTS) + extra_imports
     imports.append(f"from {package}.featurize import {MODEL_INPUT}")
     imports.append(f"from {package}.onnx_model import OnnxModel")
@@ -174,16 +199,17 @@ def _head(plan: Plan, package: str, recording: Optional["Recording"],
         notebook=notebook_name(plan),
         imports=render_imports(plan.program, code_reads(plan, texts), "score", imports,
                                package=package),
-        record_constants=_record_constants(plan, recording),
+        record_constants=_record_constants(kind),
         label_columns=repr(tuple(plan.label_columns)),
     )
 
 
-def score_module(plan: Plan, package: str, recording: Optional["Recording"]) -> Module:
-    """``score.py``: the contract's head, the scoring cell's function if any, then the rest."""
-    records_code, imports = _records_code(plan, recording)
+def score_module(plan: Plan, package: str, kind: dict) -> Module:
+    """``score.py`` for raw records of this ``kind`` (see :func:`raw_kind`): the contract's
+    head, the scoring cell's function if any, then the rest."""
+    records_code, imports = _records_code(kind)
     builder = Builder(f"{package}/score.py")
-    builder.add(_head(plan, package, recording, imports).rstrip("\n"))
+    builder.add(_head(plan, package, kind, imports).rstrip("\n"))
     builder.add()
     builder.add()
     if plan.scoring is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Optional
 
@@ -10,7 +11,7 @@ from ..package.envspec import Environment
 from .builder import Module, template
 from .functions import notebook_name
 from .contract import contract_files
-from .scoring import record_columns
+from .scoring import TRAINING_INPUT, record_columns, training_input
 
 if TYPE_CHECKING:
     from ..recording import Recording
@@ -21,6 +22,11 @@ def _long_line_pattern(notebook: str) -> str:
     # configparser reads "%" as interpolation, so a literal one is doubled
     name = re.escape(notebook).replace("%", "%%")
     return rf"^\s*(# )?<?https?://\S+>?$|.*{name}"
+
+
+def pylintrc(plan: Plan) -> str:
+    """The package's ``.pylintrc`` (pylint's defaults but for notebook naming habits)."""
+    return template("pylintrc").substitute(long_names=_long_line_pattern(notebook_name(plan)))
 
 
 def _environment_files(plan: Plan, package: str, env: Environment) -> dict[str, str]:
@@ -38,7 +44,7 @@ def _environment_files(plan: Plan, package: str, env: Environment) -> dict[str, 
             notebook=name, dist_name=dist_name, python_minor=env.python_minor,
             pip_lines="\n".join(f"      - {p}" for p in env.pins) or "      []",
         ),
-        ".pylintrc": template("pylintrc").substitute(long_names=_long_line_pattern(name)),
+        ".pylintrc": pylintrc(plan),
     }
 
 
@@ -131,6 +137,9 @@ def support_files(plan: Plan, package: str, modules: list[Module], env: Environm
     """pyproject, requirements, environment.yml, pylintrc, Dockerfile and the tests."""
     files = _environment_files(plan, package, env)
     files.update(_test_files(plan, package, modules, recording))
+    if plan.model is not None and plan.path is not None:  # beside score.py, which reads it
+        files[f"{package}/{TRAINING_INPUT}"] = json.dumps(
+            training_input(plan, recording), indent=1) + "\n"
     if plan.model is not None and plan.segments and plan.path is not None:
         files.update(contract_files(plan, package, recording))
         files[f"{package}/docs.html"] = template("docs.html.tmpl").substitute(

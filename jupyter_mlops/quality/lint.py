@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..errors import CheckFailed
 from ..processes import bound_to_parent
@@ -70,16 +71,54 @@ def _fail_under(rcfile: Path) -> float:
     return 10.0
 
 
-def run_pylint(root: Path, package: str, nb: "Notebook",
-               line_maps: dict[str, dict[int, tuple[int, int]]]) -> LintReport:
-    """pylint with the package's own ``.pylintrc``, run from ``root``."""
-    command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
-                               "--output-format=json2", "--persistent=n", package])
-    result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
-    try:
-        data = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        raise CheckFailed(f"pylint did not run: {result.stderr.strip()[-500:]}") from None
+class PylintRun:
+    """pylint with the package's own ``.pylintrc`` on ``root/package``, started now in a
+    subprocess (from the caller's thread, which must outlive it: see ``bound_to_parent``);
+    :meth:`report` waits for it. ``done`` hears the report as soon as pylint ends."""
+
+    def __init__(self, root: Path, package: str, nb: "Notebook",
+                 line_maps: dict[str, dict[int, tuple[int, int]]],
+                 done: Optional[Callable[[LintReport], None]] = None) -> None:
+        self.root, self.nb, self.line_maps = root, nb, line_maps
+        command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
+                                   "--output-format=json2", "--persistent=n", package])
+        # pylint: disable-next=consider-using-with  # waited for by the reading thread
+        self._proc = subprocess.Popen(command, cwd=root, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        self._cancelled = False
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-pylint")
+        self._future = self._pool.submit(self._read)
+        if done is not None:  # not for a run that was cancelled: its report is not wanted
+            self._future.add_done_callback(lambda future: not self._cancelled and (
+                future.exception() is None and done(future.result())))
+        self._pool.shutdown(wait=False)
+
+    def _read(self) -> LintReport:
+        stdout, stderr = self._proc.communicate()
+        try:
+            data = json.loads(stdout)
+        except json.JSONDecodeError:
+            raise CheckFailed(f"pylint did not run: {stderr.strip()[-500:]}") from None
+        return lint_report(data, self.root, self.nb, self.line_maps)
+
+    def report(self) -> LintReport:
+        """The findings and score, once pylint has ended."""
+        return self._future.result()
+
+    def cancel(self) -> None:
+        """Stop pylint (its modules changed, or productionize failed) and reap it."""
+        self._cancelled = True
+        if self._proc.poll() is None:
+            self._proc.kill()
+        try:
+            self._future.result()
+        except CheckFailed:
+            pass  # killed before it printed its report: nothing to read
+
+
+def lint_report(data: dict, root: Path, nb: "Notebook",
+                line_maps: dict[str, dict[int, tuple[int, int]]]) -> LintReport:
+    """pylint's ``json2`` output as a report, each finding mapped to its notebook cell."""
     findings = []
     for msg in data.get("messages", []):
         path = msg["path"].replace("\\", "/")
@@ -93,3 +132,9 @@ def run_pylint(root: Path, package: str, nb: "Notebook",
     findings.sort(key=lambda f: (f.path, f.line, f.message_id, f.message))
     score = float(data.get("statistics", {}).get("score", 0.0))
     return LintReport(round(score, 2), _fail_under(root / ".pylintrc"), tuple(findings))
+
+
+def run_pylint(root: Path, package: str, nb: "Notebook",
+               line_maps: dict[str, dict[int, tuple[int, int]]]) -> LintReport:
+    """pylint with the package's own ``.pylintrc``, run from ``root``; its report."""
+    return PylintRun(root, package, nb, line_maps).report()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -82,40 +83,133 @@ def read_junit(junit: Path) -> SuiteReport:
                       tuple(cases))
 
 
+def _environment() -> dict:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _arguments(junit: Path, paths: tuple[str, ...]) -> list[str]:
+    plugins = [arg for plugin in UNUSED_PLUGINS for arg in ("-p", plugin)]
+    # -v: one line per test as it ends, which is what progress counts
+    return ["-v", *plugins, f"--junitxml={junit}", "-o", "junit_family=xunit2", *paths]
+
+
+class Tally:
+    """Tests ended out of those collected, over one or more pytest runs at once. ``progress``
+    hears ``tests 3/19`` as each test ends, from the moment every run has collected (so 19
+    is the whole suite; earlier ends are told then)."""
+
+    def __init__(self, runs: int, progress: Optional[Callable[[str], None]]) -> None:
+        self._runs, self._progress = runs, progress
+        self._totals: list[int] = []
+        self._ended, self._told = 0, 0
+        self._lock = threading.Lock()
+
+    def collected(self, count: int) -> None:
+        """One run collected ``count`` tests."""
+        with self._lock:
+            self._totals.append(count)
+            self._tell()
+
+    def ended(self) -> None:
+        """One test ended."""
+        with self._lock:
+            self._ended += 1
+            self._tell()
+
+    def _tell(self) -> None:
+        if self._progress is None or len(self._totals) < self._runs:
+            return
+        while self._told < self._ended:
+            self._told += 1
+            self._progress(f"tests {self._told}/{sum(self._totals)}")
+
+
+class PytestStandby:
+    """A pytest process started before its tests exist (``python -m
+    jupyter_mlops.quality.standby``): it imports pytest and ``preload`` (the libraries the
+    package imports) while the caller still writes the tests, and runs them on :meth:`go`.
+    Started from the caller's thread, which must outlive it (see ``bound_to_parent``)."""
+
+    def __init__(self, root: Path, preload: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self.junit: Optional[Path] = None
+        command = [sys.executable, "-m", "jupyter_mlops.quality.standby", *preload]
+        # pylint: disable-next=consider-using-with  # ended by wait() or close()
+        self._proc = subprocess.Popen(bound_to_parent(command), cwd=root, env=_environment(),
+                                      text=True, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def go(self, junit: Path, paths: tuple[str, ...] = ("tests",)) -> None:
+        """Run pytest on ``paths`` (under ``root``) now, JUnit XML to ``junit``."""
+        self.junit = junit
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps(_arguments(junit, paths)) + "\n")
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died while importing: there is no JUnit file, reported by wait()
+
+    def wait(self, tally: Tally, timeout: int = 1800) -> SuiteReport:
+        """Follow its output to the end (killed after ``timeout`` seconds); its report."""
+        timer = threading.Timer(timeout, self._proc.kill)
+        timer.start()
+        try:
+            _follow(self._proc.stdout, tally)
+        finally:
+            timer.cancel()
+            self._proc.wait()
+        if self.junit is None or not self.junit.exists():
+            return SuiteReport(0, 0, 1, 0, (CaseResult("pytest", "error", "pytest did not run"),))
+        _normalise(self.junit)
+        return read_junit(self.junit)
+
+    def close(self) -> None:
+        """Stop it if its tests never ran (productionize failed first) and reap it."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
 def run_pytest(root: Path, junit: Path, timeout: int = 1800,
                paths: tuple[str, ...] = ("tests",),
                progress: Optional[Callable[[str], None]] = None) -> SuiteReport:
     """pytest on ``root/tests`` (or ``paths`` in it) in a subprocess, JUnit XML to ``junit``;
     ``progress`` hears ``tests 3/19`` as each test ends."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
-    env.pop("PYTEST_ADDOPTS", None)
-    plugins = [arg for plugin in UNUSED_PLUGINS for arg in ("-p", plugin)]
-    # -v: one line per test as it ends, which is what progress counts
-    command = [sys.executable, "-m", "pytest", "-v", *plugins,
-               f"--junitxml={junit}", "-o", "junit_family=xunit2", *paths]
-    with subprocess.Popen(bound_to_parent(command), cwd=root, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _follow(proc.stdout, progress)
-        finally:
-            timer.cancel()
-            proc.wait()
-    if not junit.exists():
-        return SuiteReport(0, 0, 1, 0, (CaseResult("pytest", "error", "pytest did not run"),))
-    _normalise(junit)
-    return read_junit(junit)
+    standby = PytestStandby(root)
+    try:
+        standby.go(junit, paths)
+        return standby.wait(Tally(1, progress), timeout)
+    finally:
+        standby.close()
 
 
-def _follow(lines: IO[str], progress: Optional[Callable[[str], None]]) -> None:
-    """Read pytest's verbose output to its end, reporting each finished test."""
-    total, done = None, 0
+def merge_junit(into: Path, other: Path) -> None:
+    """Add the cases of ``other`` to the JUnit XML ``into`` as if one run had run them all:
+    cases in test-file order (as pytest collects a flat ``tests/``), counts added up."""
+    tree, extra = ET.parse(into), ET.parse(other)
+    suite, added = tree.find("testsuite"), extra.find("testsuite")
+    assert suite is not None and added is not None
+    for key in ("errors", "failures", "skipped", "tests"):
+        suite.set(key, str(int(suite.get(key, "0")) + int(added.get(key, "0"))))
+    cases = list(suite.iter("testcase")) + list(added.iter("testcase"))
+    for case in list(suite.iter("testcase")):
+        suite.remove(case)
+    # classname is tests.test_file (.Class): sorting on the file keeps each file's order
+    suite.extend(sorted(cases, key=lambda case: case.get("classname", "").split(".")[:2]))
+    tree.write(into, encoding="utf-8", xml_declaration=True)
+
+
+def _follow(lines: IO[str], tally: Tally) -> None:
+    """Read pytest's verbose output to its end, telling ``tally`` of the collection and of
+    each test as it ends."""
     for line in lines:
         collected = COLLECTED.search(line)
         if collected:
-            total = int(collected.group(1))
+            tally.collected(int(collected.group(1)))
         elif OUTCOME.search(line):
-            done += 1
-            if progress is not None:
-                progress(f"tests {done}/{total or '?'}")
+            tally.ended()

@@ -1,6 +1,7 @@
 """Every committed example package publishes a valid OpenAPI 3.1 document whose record schema
 is its schema.json and matches what its score.py accepts (a table's columns or a row of
-numbers); the generated documents are byte-stable JSON."""
+numbers, read from training_input.json beside it); the generated documents are byte-stable
+JSON."""
 
 import ast
 import json
@@ -31,13 +32,13 @@ def test_contract_validates_and_matches_score_py(package):
     validate(document)
     assert document["components"]["schemas"]["Record"] == schema["record"]
     assert set(document["paths"]) == {"/score", "/health"}
-    constants = _constants(package / name / "score.py")
+    recorded = json.loads((package / name / "training_input.json").read_text())
     record = schema["record"]
-    if "WIDTH" in constants:
-        assert record["type"] == "array" and record["minItems"] == constants["WIDTH"]
+    if "width" in recorded:
+        assert record["type"] == "array" and record["minItems"] == recorded["width"]
     else:
-        assert record["required"] == list(constants["REQUIRED_COLUMNS"])
-        labels = set(constants["LABEL_COLUMNS"])
-        assert set(record["properties"]) == set(constants["INPUT_COLUMNS"]) - labels
+        assert record["required"] == recorded["required"]
+        labels = set(_constants(package / name / "score.py")["LABEL_COLUMNS"])
+        assert set(record["properties"]) == set(recorded["columns"]) - labels
     text = (package / name / "openapi.json").read_text()
     assert text == json.dumps(document, indent=1, sort_keys=True) + "\n"

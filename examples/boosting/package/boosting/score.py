@@ -32,8 +32,12 @@ MADE_BY = {
 PARAMETERS_FILE = "parameters.json"
 # Longer integers are refused (Python's own limit, 4300 digits, would raise mid-parse).
 MAX_DIGITS = 100
+# What the notebook trained on, as its recording run saw it (recorded data, kept out of the code).
+TRAINING_INPUT = json.loads(
+    Path(__file__).with_name("training_input.json").read_text(encoding="utf-8")
+)
 # New records are rows of this many numbers, as the notebook's raw rows were.
-WIDTH = 30
+WIDTH = TRAINING_INPUT["width"]
 # The label's columns: new records do not carry them and scoring never reads them.
 LABEL_COLUMNS = ("random",)
 _STATE = {}

@@ -32,30 +32,14 @@ MADE_BY = {
 PARAMETERS_FILE = "parameters.json"
 # Longer integers are refused (Python's own limit, 4300 digits, would raise mid-parse).
 MAX_DIGITS = 100
-# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
-INPUT_COLUMNS = {
-    "customer_id": "str",
-    "tenure_months": "int64",
-    "monthly_charges": "float64",
-    "total_charges": "float64",
-    "contract": "str",
-    "payment_method": "str",
-    "internet_service": "str",
-    "support_calls": "int64",
-    "senior": "int64",
-    "churn": "int64",
-}
-# The columns the scoring path reads: each record must carry these; others are ignored.
-REQUIRED_COLUMNS = (
-    "tenure_months",
-    "monthly_charges",
-    "total_charges",
-    "contract",
-    "payment_method",
-    "internet_service",
-    "support_calls",
-    "senior",
+# What the notebook trained on, as its recording run saw it (recorded data, kept out of the code).
+TRAINING_INPUT = json.loads(
+    Path(__file__).with_name("training_input.json").read_text(encoding="utf-8")
 )
+# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
+INPUT_COLUMNS = TRAINING_INPUT["columns"]
+# The columns the scoring path reads: each record must carry these; others are ignored.
+REQUIRED_COLUMNS = tuple(TRAINING_INPUT["required"])
 # The label's columns: new records do not carry them and scoring never reads them.
 LABEL_COLUMNS = ("churn",)
 _STATE = {}

@@ -32,33 +32,14 @@ MADE_BY = {
 PARAMETERS_FILE = "parameters.json"
 # Longer integers are refused (Python's own limit, 4300 digits, would raise mid-parse).
 MAX_DIGITS = 100
-# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
-INPUT_COLUMNS = {
-    "age": "float64",
-    "sex": "float64",
-    "bmi": "float64",
-    "bp": "float64",
-    "total_chol": "float64",
-    "ldl": "float64",
-    "hdl": "float64",
-    "chol_hdl": "float64",
-    "log_triglycerides": "float64",
-    "glucose": "float64",
-    "progression": "float64",
-}
-# The columns the scoring path reads: each record must carry these; others are ignored.
-REQUIRED_COLUMNS = (
-    "age",
-    "sex",
-    "bmi",
-    "bp",
-    "total_chol",
-    "ldl",
-    "hdl",
-    "chol_hdl",
-    "log_triglycerides",
-    "glucose",
+# What the notebook trained on, as its recording run saw it (recorded data, kept out of the code).
+TRAINING_INPUT = json.loads(
+    Path(__file__).with_name("training_input.json").read_text(encoding="utf-8")
 )
+# Columns (and pandas dtypes) of the raw records the notebook trained on; empty if not recorded.
+INPUT_COLUMNS = TRAINING_INPUT["columns"]
+# The columns the scoring path reads: each record must carry these; others are ignored.
+REQUIRED_COLUMNS = tuple(TRAINING_INPUT["required"])
 # The label's columns: new records do not carry them and scoring never reads them.
 LABEL_COLUMNS = ("progression",)
 _STATE = {}
