@@ -24,15 +24,19 @@ EXAMPLES = ROOT / "examples"
 CellSpec = Union[str, tuple]
 
 
+#: SIGINT and SIGTERM as this test process began with them (Python's defaults).
+_STARTING_HANDLERS = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
 @pytest.fixture(autouse=True)
 def _signal_handlers_restored():
-    """Each test ends with SIGINT and SIGTERM handled as it began: a Jupyter server started
-    in this process takes them over, and a later test of Ctrl-C (the CLI installs its
-    handler only over Python's default) would then depend on which file ran before it."""
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """Each test ends with SIGINT and SIGTERM handled as the process began: a Jupyter server
+    or a kernel manager started in this process (by a fixture of any scope) takes them over,
+    and a later test of Ctrl-C (the CLI installs its handler only over Python's default)
+    would then depend on which file ran before it in the same worker."""
     yield
-    for sig, handler in before.items():
-        if signal.getsignal(sig) is not handler and handler is not None:
+    for sig, handler in _STARTING_HANDLERS.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
             signal.signal(sig, handler)
 
 

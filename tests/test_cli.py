@@ -215,6 +215,8 @@ def test_a_ctrl_c_that_kills_the_kernel_is_a_cancel_not_a_traceback(monkeypatch,
 
     monkeypatch.setattr(cli, "COMMANDS", [(n, h, c, recording_dies if n == "register" else f)
                                           for n, h, c, f in cli.COMMANDS])
+    # a terminal's Python starts with the default handler, whatever ran before in this worker
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     code, out, err = run(capsys, "register", "latest", "--name", "m")
     assert code == 130 and not out
     assert err.strip() == "cancelled"
