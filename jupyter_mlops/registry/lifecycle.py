@@ -176,11 +176,12 @@ def register(store: RunStore, run_ref: str, name: str,
 
 def _productionized(registry: Registry, run: Run, nb_path: Path, package_dir: Path,
                     progress: Progress):
-    """The checked package of the run's notebook in ``package_dir``. An earlier version
-    registered from the same notebook (same sha256) and the same data files (same hashes)
-    lends its package: productionize then
-    finds it up to date (same notebook, same generator, nothing edited) and answers from its
-    reports instead of recording, linting and testing the same code again."""
+    """The checked package of the run's notebook in ``package_dir``.
+
+    An earlier version registered from the same notebook (same sha256) and the same data files
+    (same hashes) lends its package: productionize then finds it up to date (same notebook,
+    same generator, nothing edited) and answers from its reports instead of recording, linting
+    and testing the same code again."""
     from ..productionize import productionize  # pylint: disable=import-outside-toplevel
 
     earlier = _same_notebook_package(registry, run.notebook_sha256, run.record.get("inputs"))
