@@ -227,18 +227,32 @@ export class ModelsPanel extends SidePanel {
     void this.refresh();
   }
 
-  /** Read the registry again. */
+  /**
+   * Read the registry again. Only the newest of overlapping refreshes renders (showing the
+   * panel and its command both refresh), so a version's controls are not replaced under a
+   * user who has started using them; `data-state` is `ready` once no refresh is pending.
+   */
   async refresh(): Promise<void> {
     const trans = this.trans;
+    const generation = ++this.generation;
+    this.body.dataset.state = 'loading';
     let models: IModel[];
     try {
       models = (await requestAPI<{ models: IModel[] }>('models')).models;
     } catch (reason) {
+      if (generation !== this.generation) {
+        return;
+      }
+      this.body.dataset.state = 'ready';
       this.body.replaceChildren(
         el('div', 'jp-mlops-error', errorBody(reason).message)
       );
       return;
     }
+    if (generation !== this.generation) {
+      return;
+    }
+    this.body.dataset.state = 'ready';
     if (!models.length) {
       this.body.replaceChildren(
         el(
@@ -381,6 +395,7 @@ export class ModelsPanel extends SidePanel {
   }
 
   private body: HTMLElement;
+  private generation = 0;
 }
 
 export const modelsPlugin: JupyterFrontEndPlugin<void> = {

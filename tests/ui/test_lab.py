@@ -441,6 +441,15 @@ def _parity_report(model_dir: Path) -> None:
         "bytes": {"sklearn": 2178, "onnx": 1291, "onnx_unquantized": 1291}}))
 
 
+def _settled_version(page, number: str):
+    """The Models panel's entry for version ``number`` once no refresh is pending (a refresh
+    replaces the entries, and with them a stage already chosen in the old one's menu)."""
+    version = page.locator("#jp-mlops-models .jp-mlops-modelsBody[data-state='ready'] "
+                           f".jp-mlops-version[data-version='{number}']:not([data-stale])")
+    version.wait_for()
+    return version
+
+
 def test_8_models_panel_lineage_promote_and_history(page, lab):
     """A version registered from the run of test 4 (its real record), shown with its
     lineage; Promote asks first and the registry's gate answers."""
@@ -459,8 +468,7 @@ def test_8_models_panel_lineage_promote_and_history(page, lab):
         "git": run.record.get("git")})
     _parity_report(registry.get("churn", 1).path / "model")
     _show(page, "Show Models")
-    version = page.locator("#jp-mlops-models .jp-mlops-version[data-version='1']")
-    version.wait_for()
+    version = _settled_version(page, "1")
     text = version.inner_text()
     assert run.id.split("-")[-1] in text and "customers.csv" in text and "Never validated" in text, text
     assert "ONNX parity passed" in text and "label agreement (evaluation)" in text, text
@@ -470,9 +478,12 @@ def test_8_models_panel_lineage_promote_and_history(page, lab):
     page.locator(".jp-Dialog").get_by_role("button", name="Promote").click()
     refused = page.locator(".jp-Dialog", has_text="never validated")
     refused.wait_for()
+    # closing the message refreshes the panel: act on the version it renders, not the old one
+    version.evaluate("node => { node.dataset.stale = '1'; }")
     refused.get_by_role("button", name="Close").click()
     registry.record_event("churn", 1, "validated", details={
         "passed": True, "production": None, "metrics": [], "problems": [], "notes": []})
+    version = _settled_version(page, "1")
     version.locator(".jp-mlops-promoteStage").select_option("production")
     version.locator(".jp-mlops-promote").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Promote").click()
