@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -38,6 +39,23 @@ def _signal_handlers_restored():
     for sig, handler in _STARTING_HANDLERS.items():
         if handler is not None and signal.getsignal(sig) is not handler:
             signal.signal(sig, handler)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lint_cache(tmp_path_factory):
+    """One pylint cache for this test run, shared by its xdist workers and the processes
+    they start (never the user's own, and never one left by an earlier run): the first
+    lint of each package's code in the run is a real pylint run."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    kept = os.environ.get("JUPYTER_MLOPS_CACHE")
+    os.environ["JUPYTER_MLOPS_CACHE"] = str(base / "mlops-cache")
+    yield
+    if kept is None:
+        os.environ.pop("JUPYTER_MLOPS_CACHE", None)
+    else:
+        os.environ["JUPYTER_MLOPS_CACHE"] = kept
 
 
 def write_notebook(path: Path, cells: Sequence[CellSpec], kernel: bool = True) -> Path:

@@ -29,12 +29,15 @@ def snapshot(root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """One full productionize (with the recording run) of the messy notebook."""
+    """One full productionize (with the recording run) of the messy notebook, with a pylint
+    cache of its own: pylint really runs here, whatever other tests linted before."""
     root = tmp_path_factory.mktemp("messy")
     nb = write_notebook(root / "nb" / "analysis.ipynb", MESSY)
     out = root / "build" / "analysis"
     PHASES.clear()
-    return nb, out, productionize(nb, out, progress=PHASES.append)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_MLOPS_CACHE", str(root / "cache"))
+        yield nb, out, productionize(nb, out, progress=PHASES.append)
 
 
 #: What the full productionize of ``built`` said while it worked.

@@ -110,7 +110,7 @@ def environment() -> dict:
             "platform": platform.platform(), "packages": dict(sorted(packages.items()))}
 
 
-def _environment_key() -> list:
+def installed_key() -> list:
     """What the installed-package listing depends on: the interpreter and the folders
     distributions are installed into, with their mtimes (installing or removing one changes
     its folder's mtime, through its ``.dist-info`` entry). The project's own folders on
@@ -130,7 +130,7 @@ def cached_environment(home: Path) -> dict:
     """:func:`environment`, read from ``home/cache`` when nothing was installed or removed
     since it was written (listing every distribution takes a moment on each run)."""
     cache = Path(home) / "cache" / "environment.json"
-    key = _environment_key()
+    key = installed_key()
     try:
         kept = json.loads(cache.read_text(encoding="utf-8"))
         if kept.get("key") == key:

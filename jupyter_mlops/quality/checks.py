@@ -58,11 +58,14 @@ class PackageChecks:
         self._tests = [PytestStandby(self.staged), PytestStandby(self.staged, preload)]
 
     def _start_pylint(self, modules: list["Module"]) -> None:
-        self.say(f"running pylint on {len(modules)} generated modules")
         self._linted = {m.path: m.text for m in modules}
-        self._pylint = PylintRun(
-            self.staged, self.package, self.nb, {m.path: m.line_map for m in modules},
-            done=lambda report: self.say(f"pylint done: {report.score:.2f}/10"))
+        run = PylintRun(self.staged, self.package, self.nb,
+                        {m.path: m.line_map for m in modules})
+        self.say(f"pylint: these {len(modules)} generated modules were linted before with the "
+                 "same tools and libraries; reusing that report" if run.cached
+                 else f"running pylint on {len(modules)} generated modules")
+        self._pylint = run
+        run.when_done(lambda report: self.say(f"pylint done: {report.score:.2f}/10"))
 
     def _write(self, files: dict[str, str]) -> None:
         """Write what is new or changed; a file pylint may be reading is never rewritten

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from ..errors import CheckFailed
 from ..processes import bound_to_parent
+from .lint_cache import cached_answer, keep_answer, lint_key
 
 if TYPE_CHECKING:
     from ..notebook import Notebook
@@ -73,32 +74,45 @@ def _fail_under(rcfile: Path) -> float:
 
 class PylintRun:
     """pylint with the package's own ``.pylintrc`` on ``root/package``, started now in a
-    subprocess (from the caller's thread, which must outlive it: see ``bound_to_parent``);
-    :meth:`report` waits for it. ``done`` hears the report as soon as pylint ends."""
+    subprocess (from the caller's thread, which must outlive it: see ``bound_to_parent``),
+    unless the same files were linted before with the same tools and libraries (then the
+    kept answer is the report, and :attr:`cached` is true); :meth:`report` waits for it."""
 
     def __init__(self, root: Path, package: str, nb: "Notebook",
-                 line_maps: dict[str, dict[int, tuple[int, int]]],
-                 done: Optional[Callable[[LintReport], None]] = None) -> None:
+                 line_maps: dict[str, dict[int, tuple[int, int]]]) -> None:
         self.root, self.nb, self.line_maps = root, nb, line_maps
-        command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
-                                   "--output-format=json2", "--persistent=n", package])
-        # pylint: disable-next=consider-using-with  # waited for by the reading thread
-        self._proc = subprocess.Popen(command, cwd=root, text=True, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
+        self._key = lint_key(root, package)
+        kept = cached_answer(self._key)
+        self._proc: Optional[subprocess.Popen] = None
+        if kept is None:
+            command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
+                                       "--output-format=json2", "--persistent=n", package])
+            # pylint: disable-next=consider-using-with  # waited for by the reading thread
+            self._proc = subprocess.Popen(command, cwd=root, text=True, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+        self.cached = kept is not None
         self._cancelled = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-pylint")
-        self._future = self._pool.submit(self._read)
-        if done is not None:  # not for a run that was cancelled: its report is not wanted
-            self._future.add_done_callback(lambda future: not self._cancelled and (
-                future.exception() is None and done(future.result())))
+        self._future = self._pool.submit(self._read, kept)
         self._pool.shutdown(wait=False)
 
-    def _read(self) -> LintReport:
+    def when_done(self, done: Callable[[LintReport], None]) -> None:
+        """``done`` hears the report as soon as pylint ends (not if it was cancelled: that
+        report is not wanted), at once if it has ended already."""
+        self._future.add_done_callback(lambda future: not self._cancelled and (
+            future.exception() is None and done(future.result())))
+
+    def _read(self, kept: Optional[dict]) -> LintReport:
+        if kept is not None:
+            return lint_report(kept, self.root, self.nb, self.line_maps)
+        assert self._proc is not None
         stdout, stderr = self._proc.communicate()
         try:
             data = json.loads(stdout)
         except json.JSONDecodeError:
             raise CheckFailed(f"pylint did not run: {stderr.strip()[-500:]}") from None
+        if not self._cancelled:  # a cancelled run may have read files being rewritten
+            keep_answer(self._key, data)
         return lint_report(data, self.root, self.nb, self.line_maps)
 
     def report(self) -> LintReport:
@@ -108,7 +122,7 @@ class PylintRun:
     def cancel(self) -> None:
         """Stop pylint (its modules changed, or productionize failed) and reap it."""
         self._cancelled = True
-        if self._proc.poll() is None:
+        if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
         try:
             self._future.result()
