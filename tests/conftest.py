@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -23,6 +24,28 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 CellSpec = Union[str, tuple]
+
+#: Test files that share a session fixture too costly to build twice (the registered churn
+#: project; the MLflow server) run on one xdist worker, the second after the first.
+SAME_WORKER = {
+    "tests/registry/test_lifecycle.py": "tests/registry/test_convert.py",
+    "tests/registry/test_mlflow_registry.py": "tests/jobs/test_mlflow.py",
+}
+
+if importlib.util.find_spec("xdist") is not None:  # a hook pytest knows only with xdist
+
+    def pytest_xdist_make_scheduler(config, log):
+        """``--dist loadfile`` with the files of ``SAME_WORKER`` as one unit each."""
+        if config.getoption("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling  # pylint: disable=C0415
+
+        class _Scheduler(LoadFileScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                scope = super()._split_scope(nodeid)
+                return SAME_WORKER.get(scope, scope)
+
+        return _Scheduler(config, log)
 
 
 #: SIGINT and SIGTERM as this test process began with them (Python's defaults).
@@ -151,9 +174,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    """A real MLflow tracking server (SQLite store) on 127.0.0.1; yields its port."""
+    """A real MLflow tracking server (SQLite store) on 127.0.0.1, one per test process (the
+    files that use it run on one xdist worker: ``SAME_WORKER``); yields its port."""
     pytest.importorskip("mlflow")
     root = tmp_path_factory.mktemp("mlflow")
     port = free_port()

@@ -37,9 +37,7 @@ def cli(*argv: str) -> int:
     return main(list(argv))
 
 
-@pytest.fixture(scope="module")
-def churn_project(tmp_path_factory) -> Path:
-    """A copy of the churn example as its own git repository (no runs yet)."""
+def _project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("churn") / "project"
     root.mkdir()
     for name in ("churn.ipynb", "customers.csv"):
@@ -52,10 +50,24 @@ def churn_project(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def registered(churn_project):
-    """churn:1 (C=1.0, in production) and churn:2 (C=0.05), each from its own run."""
+def churn_project(tmp_path_factory) -> Path:
+    """A copy of the churn example as its own git repository (no runs yet)."""
+    return _project(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def registered_project(tmp_path_factory) -> Path:
+    """The churn project of ``registered``."""
+    return _project(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def registered(registered_project):
+    """churn:1 (C=1.0, in production) and churn:2 (C=0.05), each from its own run; built
+    once per test process (test_convert and then test_lifecycle use it, on one xdist
+    worker: see ``SAME_WORKER``)."""
     mp = pytest.MonkeyPatch()
-    mp.chdir(churn_project)
+    mp.chdir(registered_project)
     mp.delenv("JUPYTER_MLOPS_HOME", raising=False)
     mp.setenv("JUPYTER_MLOPS_ACTOR", "tester")
     try:
@@ -65,6 +77,6 @@ def registered(churn_project):
         assert cli("promote", "churn", "1", "production") == 0
         assert cli("run", "churn.ipynb", "-p", "C", "0.05") == 0
         assert cli("register", "latest", "--name", "churn") == 0
-        yield RunStore(churn_project / ".mlops")
+        yield RunStore(registered_project / ".mlops")
     finally:
         mp.undo()

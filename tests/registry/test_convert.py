@@ -126,6 +126,8 @@ def test_promotion_with_the_onnx_runtime_is_gated_on_parity(converted, in_projec
     promoted = Registry(converted_store(in_project)).events("churn")[-1]
     assert promoted["action"] == "promoted" and promoted["details"]["runtime"] == "onnx"
     assert promoted["details"]["parity"]["passed"] is True
+    # test_lifecycle, next on this worker, finds churn:2 where registration left it
+    assert cli("promote", "churn", "2", "none") == 0
 
 
 def test_a_replaced_model_onnx_is_not_served_under_its_old_parity(converted, in_project,

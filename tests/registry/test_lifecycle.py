@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def _in_project(churn_project, monkeypatch):
-    monkeypatch.chdir(churn_project)
+def _in_project(registered_project, monkeypatch):
+    monkeypatch.chdir(registered_project)
     monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
 
 
@@ -88,28 +88,28 @@ def test_validation_fails_outside_tolerance_and_blocks_promotion(registered, cap
         promote(registered, "churn", "2", "production", force=True)
 
 
-def test_tolerances_from_pyproject(registered, churn_project):
-    (churn_project / "pyproject.toml").write_text(
+def test_tolerances_from_pyproject(registered, registered_project):
+    (registered_project / "pyproject.toml").write_text(
         "[tool.jupyter-mlops.validate]\naccuracy = -0.5\nf1 = -0.5\n")
     try:
         verdict = validate(registered, "churn", "2")
     finally:
-        (churn_project / "pyproject.toml").unlink()
+        (registered_project / "pyproject.toml").unlink()
     assert verdict.passed, verdict.table()
     rows = {r["metric"]: r for r in verdict.metrics}
     assert rows["accuracy"]["tolerance"] == -0.5 and rows["accuracy"]["ok"] is True
     assert rows["roc_auc"]["ok"] is None  # no tolerance: reported, not gated
 
 
-def test_scoring_input_is_checked_against_the_training_profile(registered, churn_project):
+def test_scoring_input_is_checked_against_the_training_profile(registered, registered_project):
     import pandas as pd  # pylint: disable=import-outside-toplevel
 
-    df = pd.read_csv(churn_project / "customers.csv")
+    df = pd.read_csv(registered_project / "customers.csv")
     df = df.drop(columns=["support_calls"]).assign(extra=1)
     df["monthly_charges"] = df["monthly_charges"] * 100
     df["tenure_months"] = 0
     df["senior"] = "yes"
-    bad = churn_project / "drifted.csv"
+    bad = registered_project / "drifted.csv"
     df.to_csv(bad, index=False)
     verdict = validate(registered, "churn", "2", data=bad)
     found = {(p["column"], p["check"]) for p in verdict.problems}
@@ -174,9 +174,9 @@ def test_bad_references_are_clear(registered, capsys):
 
 
 def test_latest_follows_the_models_notebook_and_smoke_uses_the_runs_parameters(
-        registered, churn_project, capsys, monkeypatch):
-    other = churn_project / "other.ipynb"
-    shutil.copy(churn_project / "churn.ipynb", other)
+        registered, registered_project, capsys, monkeypatch):
+    other = registered_project / "other.ipynb"
+    shutil.copy(registered_project / "churn.ipynb", other)
     try:
         assert cli("run", "other.ipynb", "-p", "sample_fraction", "0.3") == 0
         churn_run = resolve_run(registered, "latest", "churn")
@@ -205,12 +205,12 @@ def test_smoke_compares_the_server_with_the_registered_models_predictions(regist
     assert older["passed"] and "only checked" in older["notes"][0]
 
 
-def test_validate_data_without_the_label_column_names_it(registered, churn_project, capsys):
-    (churn_project / "nolabel.csv").write_text("a,b\n1,2\n")
+def test_validate_data_without_the_label_column_names_it(registered, registered_project, capsys):
+    (registered_project / "nolabel.csv").write_text("a,b\n1,2\n")
     try:
         assert cli("validate", "churn", "2", "--data", "nolabel.csv") == 2
     finally:
-        (churn_project / "nolabel.csv").unlink()
+        (registered_project / "nolabel.csv").unlink()
     err = capsys.readouterr().err.strip()
     assert err.splitlines()[-1].startswith("error: nolabel.csv: no label column 'churn'")
     assert "inpackage" not in err and "KeyError" not in err
