@@ -32,13 +32,36 @@ SAME_WORKER = {
     "tests/registry/test_mlflow_registry.py": "tests/jobs/test_mlflow.py",
 }
 
+#: The files that take longest (kernels, servers, browsers, full productionize runs), measured
+#: with --durations: they start first, so that no worker begins one of them while the others
+#: run out of work.
+LONGEST_FIRST = (
+    "tests/ui/test_lab.py", "tests/test_productionize.py", "tests/registry/test_convert.py",
+    "tests/registry/test_lifecycle.py", "tests/registry/test_serving.py",
+    "tests/test_examples.py", "tests/pipelines/test_local.py", "tests/jobs/test_sweep.py",
+    "tests/corpus/test_native_models.py", "tests/corpus/test_trained_state.py",
+    "tests/jobs/test_mlflow.py", "tests/registry/test_mlflow_registry.py",
+    "tests/corpus/test_roles_interleave.py", "tests/jobs/test_run.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Files in ``LONGEST_FIRST`` order, then the rest as collected (each file's tests keep
+    their order)."""
+    rank = {path: number for number, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 if importlib.util.find_spec("xdist") is not None:  # a hook pytest knows only with xdist
 
     def pytest_xdist_make_scheduler(config, log):
-        """``--dist loadfile`` with the files of ``SAME_WORKER`` as one unit each."""
+        """``--dist loadfile`` with the files of ``SAME_WORKER`` as one unit each, handed
+        out in collection order (``LONGEST_FIRST``), not by their number of tests."""
         if config.getoption("dist") != "loadfile":
             return None
         from xdist.scheduler import LoadFileScheduling  # pylint: disable=C0415
+
+        config.option.loadscopereorder = False
 
         class _Scheduler(LoadFileScheduling):
             def _split_scope(self, nodeid: str) -> str:
