@@ -38,7 +38,8 @@ SAME_WORKER = {
 LONGEST_FIRST = (
     "tests/ui/test_lab.py", "tests/test_productionize.py", "tests/registry/test_convert.py",
     "tests/registry/test_lifecycle.py", "tests/registry/test_serving.py",
-    "tests/test_examples.py", "tests/pipelines/test_local.py", "tests/jobs/test_sweep.py",
+    "tests/test_examples.py", "tests/ui/test_notebook7.py", "tests/ui/test_pipeline_ui.py",
+    "tests/pipelines/test_local.py", "tests/jobs/test_sweep.py",
     "tests/corpus/test_native_models.py", "tests/corpus/test_trained_state.py",
     "tests/jobs/test_mlflow.py", "tests/registry/test_mlflow_registry.py",
     "tests/corpus/test_roles_interleave.py", "tests/jobs/test_run.py",
