@@ -103,7 +103,9 @@ def environment() -> dict:
     """Python version and every installed distribution with its version."""
     packages = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
+        # .get: a folder without metadata (an install under way, a broken one) has no name,
+        # and importlib_metadata's messages raise KeyError for it where the stdlib's give None
+        name = dist.metadata.get("Name")
         if name:
             packages[name] = dist.version
     return {"python": platform.python_version(), "implementation": sys.implementation.name,

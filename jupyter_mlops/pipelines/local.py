@@ -9,6 +9,7 @@ the step and the notebook cell it came from.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import json
@@ -214,11 +215,18 @@ def _execute(local_yaml: Path, root: Path, working_dir: Path, log: _Log) -> Opti
     pipeline = components.load_component_from_file(str(local_yaml))
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root),
                workspace_root=str(root / "workspace"))
+    # kfp.local indents a task's output by replacing builtins.print while the task runs and
+    # putting back what it found; ParallelFor members run in threads, so one of them can put
+    # back another's replacement, and every later print in this process (a Jupyter server's,
+    # a CLI's) would start with spaces written to stdout. The one this process had comes back.
+    kept_print = builtins.print
     try:
         with contextlib.redirect_stdout(log):
             pipeline(mlops_working_dir=str(working_dir))
     except RuntimeError as exc:  # kfp.local: "Pipeline ... finished with status FAILURE"
         return exc
+    finally:
+        builtins.print = kept_print
     return None
 
 

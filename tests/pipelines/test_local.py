@@ -1,6 +1,7 @@
 """Running the compiled pipelines with kfp.local: recorded runs, the notebook's metrics, a
 ParallelFor sweep whose members are runs, and a failing step named with its cell."""
 
+import builtins
 import json
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def test_a_local_sweep_records_each_member_with_the_notebooks_metrics(example, c
                                                                      monkeypatch):
     notebook = example("churn")
     monkeypatch.chdir(notebook.parent)  # `runs` finds the notebook's store from here
+    printing = builtins.print
     code, payload = _pipeline(notebook, capsys, "-p", "C", "1.0,0.5")
     assert code == 0, payload
+    # kfp.local's indented print, swapped in by members running at once, is not left behind
+    assert builtins.print is printing
     store = RunStore(notebook.parent / ".mlops")
     members = store.list(sweep_id=payload["sweep_id"])
     assert sorted(r.parameters["C"] for r in members) == [0.5, 1.0]
