@@ -22,6 +22,7 @@ rows 1 and 2 take the median of ``--repeat`` runs. ``--only-full`` runs the thir
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
@@ -120,7 +121,7 @@ def full_productionize(example: Path, work: Path, python: str) -> float:
     productionize with an empty pylint cache (nothing kept from an earlier run); then the
     edit loop: the same notebook after an edit to an exploration cell, whose generated
     modules are unchanged (pylint's answer comes from the cache). The first ratio."""
-    runs = iter(range(1_000))
+    runs = itertools.count()  # a fresh cache folder and a new edit each round
 
     def cold() -> float:
         env = dict(os.environ, JUPYTER_MLOPS_CACHE=str(work / f"cache-{next(runs)}"))
