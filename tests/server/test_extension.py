@@ -10,7 +10,7 @@ from jupyter_mlops.jobs.launch import start_job
 from jupyter_mlops.server import MlopsExtension
 
 from ..conftest import write_notebook
-from .test_handlers import fetch, wait_for
+from .test_handlers import fetch, wait_for, wait_for_cell
 
 
 @pytest.fixture
@@ -50,15 +50,8 @@ async def test_a_job_started_elsewhere_is_followed_and_cancelled(jp_fetch, jp_ro
     write_notebook(jp_root_dir / "slow.ipynb", [("parameters", "seconds = 60"),
                                                 "import time\ntime.sleep(seconds)"])
     launched = start_job(jp_root_dir / "slow.ipynb", home=jp_root_dir / ".mlops")
-    running = await wait_for(jp_fetch, launched.id, until=("running",))
-    # cell 1 is reported done a moment before cell 2 is reported started (papermill saves
-    # the notebook in between), so wait for the sleeping cell itself
-    for _ in range(60):
-        code, running = await fetch(jp_fetch, "runs", launched.id)
-        if (running.get("progress") or {}).get("cell") == "cell 2 (id c2)":
-            break
-        await asyncio.sleep(0.5)
-    assert running["progress"]["cell"] == "cell 2 (id c2)"
+    await wait_for(jp_fetch, launched.id, until=("running",))
+    running = await wait_for_cell(jp_fetch, launched.id, "cell 2 (id c2)")
     assert running["progress"]["done"] == 1
     code, answer = await fetch(jp_fetch, "runs", launched.id, method="DELETE")
     assert code == 202 and answer["cancelled"] == [launched.id]

@@ -141,6 +141,18 @@ async def wait_for(jp_fetch, run_id, until=("succeeded", "failed", "cancelled"))
     raise AssertionError(f"run {run_id} did not reach {until}")
 
 
+async def wait_for_cell(jp_fetch, run_id, cell: str) -> dict:
+    """The run once its progress names ``cell`` as the one running. A cell is reported done
+    a moment before the next is reported started (papermill saves the notebook in between),
+    so waiting for "one cell done" could see the previous cell's name."""
+    for _ in range(120):
+        code, run = await fetch(jp_fetch, "runs", run_id)
+        if code == 200 and (run.get("progress") or {}).get("cell") == cell:
+            return run
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"run {run_id} never reported {cell} running: {run}")
+
+
 @pytest.mark.slow
 async def test_start_a_job_and_follow_it(jp_fetch, job):
     code, data = await fetch(jp_fetch, "runs", method="POST",
@@ -160,13 +172,9 @@ async def test_start_a_job_and_follow_it(jp_fetch, job):
 async def test_cancel_a_running_job(jp_fetch, job):
     code, data = await fetch(jp_fetch, "runs", method="POST", body={"path": "slow.ipynb"})
     run_id = data["run"]
-    running = await wait_for(jp_fetch, run_id, until=("running",))
-    for _ in range(60):
-        code, running = await fetch(jp_fetch, "runs", run_id)
-        if (running.get("progress") or {}).get("done", 0) >= 1:
-            break
-        await asyncio.sleep(0.5)
-    assert running["progress"]["total"] == 2 and "cell 2" in running["progress"]["cell"]
+    await wait_for(jp_fetch, run_id, until=("running",))
+    running = await wait_for_cell(jp_fetch, run_id, "cell 2 (id c2)")
+    assert running["progress"]["total"] == 2 and running["progress"]["done"] == 1
     code, _ = await fetch(jp_fetch, "runs", run_id, method="DELETE")
     assert code == 202
     assert (await wait_for(jp_fetch, run_id))["status"] == "cancelled"
