@@ -142,6 +142,10 @@ def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[Production
         return None
     lint = LintReport.from_dict(json.loads((out / LINT_REPORT).read_text(encoding="utf-8")))
     tests = read_junit(out / TEST_REPORT)
+    if not (lint.ok and tests.ok):
+        # A failed check can pass once the user installs what was missing (an import error,
+        # a library's version), and nothing above sees the environment: check again.
+        return None
     return ProductionizeResult(
         notebook=os.fspath(notebook), out_dir=str(out), package=manifest["package"],
         files=tuple(sorted(list(manifest["files"]) + [MANIFEST, LINT_REPORT, TEST_REPORT])),

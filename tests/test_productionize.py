@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.errors import OutputError, RecordingError, StaleOutputError
-from jupyter_mlops.productionize import check, productionize
+from jupyter_mlops.productionize import _cached, check, productionize
 
 from .conftest import MESSY, write_notebook
 
@@ -102,6 +104,23 @@ def test_second_run_is_cached_and_identical(built):
     before = snapshot(out)
     again = productionize(nb, out)
     assert again.cached and snapshot(out) == before
+
+
+def test_a_failed_result_is_never_replayed_from_the_cache(built, tmp_path):
+    """The cache's key does not see the environment: after the user installs what a failing
+    generated test missed, productionize must check again."""
+    nb, out, _ = built
+    copy = tmp_path / "analysis"
+    shutil.copytree(out, copy)
+    assert _cached(nb, copy, True) is not None
+    report = copy / "reports" / "tests.xml"
+    xml = report.read_text()
+    failure = '<failure message="ModuleNotFoundError" />'
+    failed = re.sub(r"<testcase ([^>]*?) ?/>", rf"<testcase \1>{failure}</testcase>", xml,
+                    count=1)
+    assert failed != xml
+    report.write_text(failed)
+    assert _cached(nb, copy, True) is None
 
 
 def test_forced_regeneration_is_byte_identical(built):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ..conftest import write_notebook
 from .conftest import chromium_page, jupyter_app
@@ -50,9 +51,21 @@ def _open(page, lab, path: str) -> None:
 
 
 def _palette(page, label: str) -> None:
-    page.keyboard.press("Control+Shift+C")
-    page.locator("#command-palette .lm-CommandPalette-input").fill(label)
-    page.locator("#command-palette .lm-CommandPalette-item", has_text=label).first.click()
+    """Run LABEL from the command palette, as a user would: open it, type, click the item.
+
+    The palette is re-rendered while the lab is still adding commands, so a click can land on a
+    detached item or on the page behind a palette that just closed: open it again and retry.
+    """
+    for _ in range(3):
+        page.keyboard.press("Control+Shift+C")
+        page.locator("#command-palette .lm-CommandPalette-input").fill(label)
+        item = page.locator("#command-palette .lm-CommandPalette-item", has_text=label).first
+        try:
+            item.click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"the command palette never let us click {label!r}")
 
 
 def test_export_from_the_palette_writes_and_opens_the_yaml(lab):
