@@ -2,10 +2,10 @@
 exists.
 
 The generated modules do not depend on the recording (see ``generate``), so pylint runs on
-them while the notebook records. The tests do need the recording, but standby pytest
-processes import pytest and the libraries the package imports meanwhile, and run the whole
-generated suite once every file is written: the import test (which waits for a fresh
-interpreter to import the package) in one, alongside the others in a second. Nothing is
+them while the notebook records. The tests do need the recording, but a standby pytest
+process imports pytest and the libraries the package imports meanwhile, and runs the whole
+generated suite once every file is written (the import test imports the package's modules
+afresh in it, without paying for a new interpreter's library imports). Nothing is
 skipped or cut short: pylint reports on exactly the modules that are shipped (run again if
 the recording changed one), and every generated test runs, into one JUnit report.
 """
@@ -13,13 +13,12 @@ the recording changed one), and every generated test runs, into one JUnit report
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 from ..package.writer import write_files
 from .lint import LintReport, PylintRun
-from .testing import PytestStandby, SuiteReport, Tally, merge_junit, read_junit
+from .testing import PytestStandby, SuiteReport, Tally
 
 if TYPE_CHECKING:
     from ..generate import Module
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 LINT_REPORT = "reports/lint.json"
 TEST_REPORT = "reports/tests.xml"
 PYLINTRC = ".pylintrc"
-#: The generated test that runs in a pytest process of its own, beside the others.
-IMPORT_TEST = "tests/test_import.py"
 
 
 class PackageChecks:
@@ -42,7 +39,7 @@ class PackageChecks:
         self._written: dict[str, str] = {}
         self._pylint: Optional[PylintRun] = None
         self._linted: dict[str, str] = {}
-        self._tests: list[PytestStandby] = []
+        self._tests: Optional[PytestStandby] = None
 
     def __enter__(self) -> "PackageChecks":
         return self
@@ -55,7 +52,7 @@ class PackageChecks:
         self._write({PYLINTRC: pylintrc, **{m.path: m.text for m in modules}})
         if self.lint:
             self._start_pylint(modules)
-        self._tests = [PytestStandby(self.staged), PytestStandby(self.staged, preload)]
+        self._tests = PytestStandby(self.staged, preload)
 
     def _start_pylint(self, modules: list["Module"]) -> None:
         self._linted = {m.path: m.text for m in modules}
@@ -95,29 +92,15 @@ class PackageChecks:
         return report, tests
 
     def _run_tests(self) -> SuiteReport:
-        """The import test and the others at once; their reports merged into one."""
-        assert self._tests, "start() comes first"
+        """The generated tests, in the standby process that has their libraries loaded."""
+        assert self._tests is not None, "start() comes first"
         self.say("running the generated tests")
-        junit = self.staged / TEST_REPORT
-        alone, rest = self._tests
-        apart = junit.with_name(".import-test.xml")
-        alone.go(apart, (IMPORT_TEST,))
-        rest.go(junit, ("tests", f"--ignore={IMPORT_TEST}"))
-        tally = Tally(2, lambda message: self.say(f"generated {message} done"))
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-pytest") as pool:
-            waiting = pool.submit(alone.wait, tally)
-            report = rest.wait(tally)
-            separate = waiting.result()
-        if junit.exists() and apart.exists():
-            merge_junit(junit, apart)
-            apart.unlink()
-            return read_junit(junit)
-        apart.unlink(missing_ok=True)
-        return separate if junit.exists() else report  # the one that did not run
+        self._tests.go(self.staged / TEST_REPORT, ("tests",))
+        return self._tests.wait(Tally(lambda message: self.say(f"generated {message} done")))
 
     def close(self) -> None:
         """Stop pylint and the standby processes if they still run, and reap them."""
         if self._pylint is not None:
             self._pylint.cancel()
-        for standby in self._tests:
-            standby.close()
+        if self._tests is not None:
+            self._tests.close()

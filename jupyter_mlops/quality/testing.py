@@ -96,34 +96,23 @@ def _arguments(junit: Path, paths: tuple[str, ...]) -> list[str]:
 
 
 class Tally:
-    """Tests ended out of those collected, over one or more pytest runs at once. ``progress``
-    hears ``tests 3/19`` as each test ends, from the moment every run has collected (so 19
-    is the whole suite; earlier ends are told then)."""
+    """Tests ended out of those collected in one pytest run: ``progress`` hears ``tests
+    3/19`` as each test ends."""
 
-    def __init__(self, runs: int, progress: Optional[Callable[[str], None]]) -> None:
-        self._runs, self._progress = runs, progress
-        self._totals: list[int] = []
-        self._ended, self._told = 0, 0
-        self._lock = threading.Lock()
+    def __init__(self, progress: Optional[Callable[[str], None]]) -> None:
+        self._progress = progress
+        self._total: Optional[int] = None
+        self._ended = 0
 
     def collected(self, count: int) -> None:
-        """One run collected ``count`` tests."""
-        with self._lock:
-            self._totals.append(count)
-            self._tell()
+        """The run collected ``count`` tests."""
+        self._total = count
 
     def ended(self) -> None:
         """One test ended."""
-        with self._lock:
-            self._ended += 1
-            self._tell()
-
-    def _tell(self) -> None:
-        if self._progress is None or len(self._totals) < self._runs:
-            return
-        while self._told < self._ended:
-            self._told += 1
-            self._progress(f"tests {self._told}/{sum(self._totals)}")
+        self._ended += 1
+        if self._progress is not None and self._total is not None:
+            self._progress(f"tests {self._ended}/{self._total}")
 
 
 class PytestStandby:
@@ -183,25 +172,9 @@ def run_pytest(root: Path, junit: Path, timeout: int = 1800,
     standby = PytestStandby(root)
     try:
         standby.go(junit, paths)
-        return standby.wait(Tally(1, progress), timeout)
+        return standby.wait(Tally(progress), timeout)
     finally:
         standby.close()
-
-
-def merge_junit(into: Path, other: Path) -> None:
-    """Add the cases of ``other`` to the JUnit XML ``into`` as if one run had run them all:
-    cases in test-file order (as pytest collects a flat ``tests/``), counts added up."""
-    tree, extra = ET.parse(into), ET.parse(other)
-    suite, added = tree.find("testsuite"), extra.find("testsuite")
-    assert suite is not None and added is not None
-    for key in ("errors", "failures", "skipped", "tests"):
-        suite.set(key, str(int(suite.get(key, "0")) + int(added.get(key, "0"))))
-    cases = list(suite.iter("testcase")) + list(added.iter("testcase"))
-    for case in list(suite.iter("testcase")):
-        suite.remove(case)
-    # classname is tests.test_file (.Class): sorting on the file keeps each file's order
-    suite.extend(sorted(cases, key=lambda case: case.get("classname", "").split(".")[:2]))
-    tree.write(into, encoding="utf-8", xml_declaration=True)
 
 
 def _follow(lines: IO[str], tally: Tally) -> None:
