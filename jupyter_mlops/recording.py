@@ -148,12 +148,19 @@ class RecordingKernel:
     for it to be gone, so its shutdown overlaps the checks."""
 
     def __init__(self, nb: Notebook) -> None:
-        from .jobs.kernels import start_kernel  # pylint: disable=import-outside-toplevel
+        # pylint: disable=import-outside-toplevel
+        from jupyter_client.kernelspec import NoSuchKernel
 
-        # The kernel's own stderr is noise here (transport warnings); cell output and errors
-        # arrive through the messaging protocol either way.
-        self.km = start_kernel(nb.kernel_name or "python3", Path(nb.path).resolve().parent,
-                               subprocess.DEVNULL)
+        from .jobs.kernels import missing_kernel, start_kernel
+
+        name = nb.kernel_name or "python3"
+        try:
+            # The kernel's own stderr is noise here (transport warnings); cell output and
+            # errors arrive through the messaging protocol either way.
+            self.km = start_kernel(name, Path(nb.path).resolve().parent, subprocess.DEVNULL)
+        except NoSuchKernel:
+            raise RecordingError(missing_kernel(name), path=nb.path,
+                                 fix="no-execute") from None
         self._released = False
 
     def release(self) -> None:

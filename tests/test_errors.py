@@ -1,5 +1,7 @@
 """The error hierarchy's text: what a data scientist reads, on the command line and in the UI."""
 
+import json
+
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import ExecutionError, MlopsError, NotebookError, RecordingError
 
@@ -24,3 +26,16 @@ def test_a_fix_is_data_for_the_ui_and_a_flag_on_the_command_line(capsys, noteboo
                  "--no-checks"]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "KeyError" in err and "--no-execute" in err, err
+
+
+def test_a_kernel_that_is_not_installed_is_named_not_a_traceback(capsys, notebook):
+    path = notebook([("data", "x = 1")])
+    nb = json.loads(path.read_text())
+    nb["metadata"]["kernelspec"] = {"name": "no-such-kernel", "display_name": "gone",
+                                    "language": "python"}
+    path.write_text(json.dumps(nb))
+    out = path.parent / "out"
+    assert main(["productionize", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "kernel 'no-such-kernel' is not installed" in err and "--no-execute" in err, err
+    assert "Traceback" not in err and not out.exists()

@@ -37,6 +37,12 @@ def _bind_code(run_dir: Path, cwd: Optional[Path]) -> str:
     return move + f"__import__('jupyter_mlops.tracking').tracking.bind_run({str(run_dir)!r})"
 
 
+def missing_kernel(name: str) -> str:
+    """What to tell a user whose notebook names a kernel that is not installed."""
+    return (f"the notebook's kernel {name!r} is not installed here; `jupyter kernelspec list` "
+            "shows the installed kernels (set one in the notebook's Kernel menu)")
+
+
 def _kernel_specs() -> Any:
     """jupyter_client's kernel-spec lookup over its usual folders. Its default for them
     imports IPython only to find ``~/.ipython/kernels`` (0.8 s of CPU, in every process that

@@ -23,7 +23,7 @@ from ..notebook import Notebook, read_notebook
 from ..processes import process_token
 from ..store import Run, RunStore, find_home
 from ..tracking import ARTIFACTS_FILE, METRICS_FILE, excluded_roots
-from .kernels import KERNEL_LOG, KernelPool, fresh_kernel, stop_kernel
+from .kernels import KERNEL_LOG, KernelPool, fresh_kernel, missing_kernel, stop_kernel
 from .lineage import cached_environment, cell_hashes, git_state, named_files, recorded_inputs
 from .params import typed_parameters
 from .progress import Progress, ProgressCallback
@@ -92,9 +92,7 @@ def _failure(exc: BaseException, numbers: dict, current: dict,
             "cell_number": number, "cell_id": cell_id, "ename": exc.ename,
             "evalue": exc.evalue, "message": f"cell {number} raised {exc.ename}: {exc.evalue}"}
     if isinstance(exc, NoSuchKernel):
-        return "failed", "error", {"message": (
-            f"the notebook's kernel {kernel!r} is not installed here; `jupyter kernelspec "
-            "list` shows the installed kernels (set one in the notebook's Kernel menu)")}
+        return "failed", "error", {"message": missing_kernel(kernel)}
     if isinstance(exc, DeadKernelError):
         return "failed", "kernel_died", {"message": f"the kernel died: {exc}"}
     if isinstance(exc, (CellTimeoutError, TimeoutError)):
