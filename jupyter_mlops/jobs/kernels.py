@@ -63,7 +63,10 @@ def start_kernel(name: str, cwd: Path, log: Any, run_dir: Optional[Path] = None)
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=name, kernel_spec_manager=_kernel_specs())
+    specs = _kernel_specs()
+    # NoSuchKernel here, before jupyter_client's start would log it with a traceback
+    specs.get_kernel_spec(name)
+    km = AsyncKernelManager(kernel_name=name, kernel_spec_manager=specs)
     arguments = [HISTORY]
     if run_dir is not None:
         arguments.insert(0, f"--IPKernelApp.exec_lines={_bind_code(run_dir, None)}")
