@@ -1,9 +1,13 @@
 """The bundled examples productionize cleanly, and the committed packages are what they give."""
 
+import shutil
+
 import pytest
 
+from jupyter_mlops.generate.builder import plain_module, template
 from jupyter_mlops.package.writer import read_manifest
 from jupyter_mlops.productionize import check, generator_sha256, productionize
+from jupyter_mlops.quality.lint import PylintRun
 
 from .conftest import EXAMPLES
 
@@ -51,3 +55,16 @@ def test_example_runs_top_to_bottom_as_a_plain_notebook(nb):
     errors = [o for c in node.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+
+
+def test_the_template_modules_lint_clean(tmp_path):
+    """Productionize lints the modules the notebook's code went into; the ones written from
+    templates alone are linted here, in the package they ship in, with its ``.pylintrc``."""
+    root = tmp_path / "package"
+    shutil.copytree(EXAMPLES / "churn" / "package", root)
+    state = plain_module("churn/state.py",
+                         template("state.py.tmpl").substitute(notebook="churn.ipynb"))
+    (root / state.path).write_text(state.text, encoding="utf-8")
+    templates = ("churn/serve.py", "churn/onnx_model.py", state.path)
+    report = PylintRun(root, "churn", None, {}, templates).report()
+    assert report.score == 10.0 and not report.findings, report.findings

@@ -25,11 +25,14 @@ BLACK_MODE = black.Mode(line_length=99)
 
 @dataclass(frozen=True)
 class Module:
-    """One generated file: its path in the package, text, and line -> (cell index, cell line)."""
+    """One generated file: its path in the package, text, and line -> (cell index, cell line);
+    ``from_template``: jupyter-mlops' own code (the server, the ONNX runner), the same for
+    every notebook, which its own CI lints (productionize lints what the notebook gave)."""
 
     path: str
     text: str
     line_map: dict[int, tuple[int, int]]
+    from_template: bool = False
 
 
 def template(name: str) -> Template:
@@ -128,4 +131,4 @@ def _origin(origins, starts: list[int], raw_line: int) -> Optional[tuple[int, in
 
 def plain_module(path: str, text: str) -> Module:
     """A module from a template, with no cell of origin."""
-    return Module(path, formatted(text), {})
+    return Module(path, formatted(text), {}, from_template=True)

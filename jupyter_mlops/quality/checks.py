@@ -6,8 +6,11 @@ them while the notebook records. The tests do need the recording, but a standby 
 process imports pytest and the libraries the package imports meanwhile, and runs the whole
 generated suite once every file is written (the import test imports the package's modules
 afresh in it, without paying for a new interpreter's library imports). Nothing is
-skipped or cut short: pylint reports on exactly the modules that are shipped (run again if
-the recording changed one), and every generated test runs, into one JUnit report.
+skipped or cut short: pylint reports on every module the notebook's code went into (run
+again if the recording changed one), and every generated test runs, into one JUnit report.
+The modules written from templates alone (the server, the ONNX runner, the state loader) are
+jupyter-mlops' own code, the same for every notebook: its test suite lints them, with the
+generated ``.pylintrc``, on the bundled examples.
 """
 
 from __future__ import annotations
@@ -56,11 +59,14 @@ class PackageChecks:
 
     def _start_pylint(self, modules: list["Module"]) -> None:
         self._linted = {m.path: m.text for m in modules}
+        # The modules the notebook gave; the templates (the server, the ONNX runner) are the
+        # same for every notebook and linted by jupyter-mlops' own CI.
+        mine = [m for m in modules if not m.from_template]
         run = PylintRun(self.staged, self.package, self.nb,
-                        {m.path: m.line_map for m in modules})
-        self.say(f"pylint: these {len(modules)} generated modules were linted before with the "
+                        {m.path: m.line_map for m in mine}, tuple(m.path for m in mine))
+        self.say(f"pylint: these {len(mine)} generated modules were linted before with the "
                  "same tools and libraries; reusing that report" if run.cached
-                 else f"running pylint on {len(modules)} generated modules")
+                 else f"running pylint on the {len(mine)} modules generated from the notebook")
         self._pylint = run
         run.when_done(lambda report: self.say(f"pylint done: {report.score:.2f}/10"))
 

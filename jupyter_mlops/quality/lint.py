@@ -73,20 +73,23 @@ def _fail_under(rcfile: Path) -> float:
 
 
 class PylintRun:
-    """pylint with the package's own ``.pylintrc`` on ``root/package``, started now in a
-    subprocess (from the caller's thread, which must outlive it: see ``bound_to_parent``),
-    unless the same files were linted before with the same tools and libraries (then the
-    kept answer is the report, and :attr:`cached` is true); :meth:`report` waits for it."""
+    """pylint with the package's own ``.pylintrc`` on ``targets`` (files under
+    ``root/package``; default: the whole package), started now in a subprocess (from the
+    caller's thread, which must outlive it: see ``bound_to_parent``), unless the same files
+    were linted before with the same tools and libraries (then the kept answer is the report,
+    and :attr:`cached` is true); :meth:`report` waits for it."""
 
     def __init__(self, root: Path, package: str, nb: "Notebook",
-                 line_maps: dict[str, dict[int, tuple[int, int]]]) -> None:
+                 line_maps: dict[str, dict[int, tuple[int, int]]],
+                 targets: Optional[tuple[str, ...]] = None) -> None:
         self.root, self.nb, self.line_maps = root, nb, line_maps
-        self._key = lint_key(root, package)
+        targets = targets or (package,)
+        self._key = lint_key(root, package, targets)
         kept = cached_answer(self._key)
         self._proc: Optional[subprocess.Popen] = None
         if kept is None:
             command = bound_to_parent([sys.executable, "-m", "pylint", "--rcfile", ".pylintrc",
-                                       "--output-format=json2", "--persistent=n", package])
+                                       "--output-format=json2", "--persistent=n", *targets])
             # pylint: disable-next=consider-using-with  # waited for by the reading thread
             self._proc = subprocess.Popen(command, cwd=root, text=True, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE)
@@ -147,8 +150,3 @@ def lint_report(data: dict, root: Path, nb: "Notebook",
     score = float(data.get("statistics", {}).get("score", 0.0))
     return LintReport(round(score, 2), _fail_under(root / ".pylintrc"), tuple(findings))
 
-
-def run_pylint(root: Path, package: str, nb: "Notebook",
-               line_maps: dict[str, dict[int, tuple[int, int]]]) -> LintReport:
-    """pylint with the package's own ``.pylintrc``, run from ``root``; its report."""
-    return PylintRun(root, package, nb, line_maps).report()

@@ -4,9 +4,10 @@ Productionize lints the generated package on every full run, and most full runs 
 that was linted before: an edit to an exploration cell, a markdown cell or an output changes
 the notebook but not one generated line; ``--force``; ``register`` after ``productionize`` in
 CI. pylint's findings depend only on the files it reads and the code that reads them, so the
-key is: every ``.py`` file of the package and the ``.pylintrc`` (paths and bytes), pylint's
-and astroid's versions, the interpreter, ``PYTHONPATH``, and the folders distributions are
-installed into with their mtimes (installing, upgrading or removing a library changes them).
+key is: the files linted, every ``.py`` file of the package (they may import any) and the
+``.pylintrc`` (paths and bytes), pylint's and astroid's versions, the interpreter,
+``PYTHONPATH``, and the folders distributions are installed into with their mtimes
+(installing, upgrading or removing a library changes them).
 Only what a report is made of is kept (relative paths, lines, ids, messages, the score).
 
 The cache is per user (``$JUPYTER_MLOPS_CACHE``, else ``$XDG_CACHE_HOME/jupyter-mlops``,
@@ -50,12 +51,13 @@ def _versions() -> list:
     return found
 
 
-def lint_key(root: Path, package: str) -> Optional[str]:
-    """The key of pylint's answer for ``root/package`` with ``root/.pylintrc`` as they are
-    now, or None when they cannot be read (then pylint's own error is the answer)."""
+def lint_key(root: Path, package: str, targets: tuple[str, ...]) -> Optional[str]:
+    """The key of pylint's answer on ``targets`` (in ``root/package``) with ``root/.pylintrc``
+    as they are now, or None when they cannot be read (then pylint's own error is the
+    answer)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([_versions(), installed_key(),
-                              os.environ.get("PYTHONPATH", "")]).encode())
+    digest.update(json.dumps([_versions(), installed_key(), os.environ.get("PYTHONPATH", ""),
+                              sorted(targets)]).encode())
     try:
         digest.update((root / ".pylintrc").read_bytes())
         for path in sorted((root / package).rglob("*.py")):
