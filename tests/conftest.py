@@ -209,6 +209,8 @@ def mlflow_server(tmp_path_factory):
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
          "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        # MLflow's job runner (eight more interpreters polling a queue) serves no route we use
+        env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
         stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "wb"))
     url = f"http://127.0.0.1:{port}"
     try:

@@ -13,7 +13,6 @@ import pytest
 
 from jupyter_mlops.errors import MlopsError
 from jupyter_mlops.productionize import productionize
-from jupyter_mlops.quality.testing import run_pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CORPUS = {p.stem: p for folder in ("realistic", "realistic_more")
@@ -31,9 +30,9 @@ def notebooks(*stems: str) -> list:
 PROOF_TESTS = ("tests/test_equivalence.py", "tests/test_score.py")
 
 
-def assert_proven(nb_path: Path, tmp_path: Path) -> None:
-    """Productionize ``nb_path``; its equivalence and score tests run and pass, all is
-    proven."""
+def assert_proven(nb_path: Path, tmp_path: Path, forked_pytest) -> None:
+    """Productionize ``nb_path``; its equivalence and score tests run (in a child of the warm
+    ``forked_pytest`` process) and pass, all is proven."""
     try:
         # pylint of generated code is the examples' and the engine tests' job; here the
         # question is equivalence
@@ -43,7 +42,7 @@ def assert_proven(nb_path: Path, tmp_path: Path) -> None:
     summary = result.summary()
     assert result.proven, summary
     out = Path(result.out_dir)
-    tests = run_pytest(out, out / "reports" / "proof.xml", paths=PROOF_TESTS)
+    tests = forked_pytest.run(out, out / "reports" / "proof.xml", PROOF_TESTS)
     assert tests.cases, summary
     failed = [c for c in tests.cases if c.outcome != "passed"]
     assert not failed, summary + "".join(

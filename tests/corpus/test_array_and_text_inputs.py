@@ -14,5 +14,5 @@ pytestmark = pytest.mark.slow
     "ticket_subjects_countvectorizer_sparse_matrix_split_complement_nb",
     "statsmodels_ols_add_constant_on_numpy_diabetes",
 ))
-def test_array_and_text_inputs_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_array_and_text_inputs_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)

@@ -15,5 +15,5 @@ pytestmark = pytest.mark.slow
     "get_dummies_drop_first_rare_plan_record_with_dropped_levels_scored",
     "get_dummies_in_place_rare_region_gradient_boosting_no_scoring_cell",
 ))
-def test_frames_and_categories_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_frames_and_categories_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)

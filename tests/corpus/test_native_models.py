@@ -20,5 +20,5 @@ pytestmark = pytest.mark.slow
     "ridge_fit_on_train_split_then_refit_on_all_rows_diabetes",
     "gradient_boosting_only_fit_cross_val_score_and_train_score_never_predicts",
 ))
-def test_native_models_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_native_models_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)

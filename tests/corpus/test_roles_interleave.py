@@ -18,5 +18,5 @@ pytestmark = pytest.mark.slow
     "standard_scaler_fit_on_train_split_then_model_in_later_training_cell",
     "old_style_percent_format_continuation_lines_in_tagged_cells_time_magic",
 ))
-def test_roles_interleave_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_roles_interleave_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)

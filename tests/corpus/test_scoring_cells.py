@@ -16,5 +16,5 @@ pytestmark = pytest.mark.slow
     "iris_return_X_y_knn_literal_feature_rows_predicted_in_scoring",
     "feedback_texts_tolist_tfidf_linear_svc_new_texts_scored",
 ))
-def test_scoring_cells_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_scoring_cells_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)

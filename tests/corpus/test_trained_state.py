@@ -20,5 +20,5 @@ pytestmark = pytest.mark.slow
     "mean_fill_loop_over_gappy_columns_and_zscore_random_forest_regression",
     "word_and_char_tfidf_sparse_hstack_fit_on_train_texts_logistic_regression",
 ))
-def test_trained_state_productionizes_with_equivalence_proven(nb_path, tmp_path):
-    assert_proven(nb_path, tmp_path)
+def test_trained_state_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
+    assert_proven(nb_path, tmp_path, forked_pytest)
