@@ -22,6 +22,19 @@ class Outcome:
 Handler = Callable[[argparse.Namespace], Outcome]
 
 
+def open_store(read_only: bool = False):
+    """The project's run store (found as ``find_home`` finds it); None when ``read_only``
+    and there is none yet: listing runs never leaves an empty store behind, which would
+    then capture the runs of every project below it that is not a git repository."""
+    from .store import RunStore, find_home  # pylint: disable=import-outside-toplevel
+    from .store.db import DB_NAME  # pylint: disable=import-outside-toplevel
+
+    home = find_home()
+    if read_only and not (home / DB_NAME).exists():
+        return None
+    return RunStore(home)
+
+
 def say(message: str) -> None:
     """A progress line on stderr (stdout stays the command's result)."""
     print(message, file=sys.stderr, flush=True)

@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-from .cli_common import Outcome, at_least_one, cancel_on_sigterm, positive_seconds, say
+from .cli_common import (Outcome, at_least_one, cancel_on_sigterm, open_store,
+                         positive_seconds, say)
 from .errors import ConfigError
 
 
@@ -132,16 +133,16 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _store():
-    from .store import RunStore, find_home
-
-    return RunStore(find_home())
+    return open_store()
 
 
 def _runs(args: argparse.Namespace) -> Outcome:
     from .jobs.reproduce import compare
     from .jobs.sweep import rank
 
-    store = _store()
+    store = open_store(read_only=args.action == "list")
+    if store is None:
+        return Outcome([], "no runs yet")
     if args.action == "list":
         runs = store.list(limit=args.limit)
         lines = [f"{r.id}  {r.status:<9} {r.notebook:<30} "

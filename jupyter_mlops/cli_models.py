@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .cli_common import Outcome, cancel_kernel_runs
+from .cli_common import Outcome, cancel_kernel_runs, open_store
 from .errors import ConfigError
 
 
@@ -20,9 +20,7 @@ def _say(message: str) -> None:
 
 
 def _store():
-    from .store import RunStore, find_home  # pylint: disable=import-outside-toplevel
-
-    return RunStore(find_home())
+    return open_store()
 
 
 def _time(stamp: float) -> str:
@@ -65,7 +63,9 @@ def models(args: argparse.Namespace):
     from .registry import Registry  # pylint: disable=import-outside-toplevel
     from .registry.lifecycle import history_at  # pylint: disable=import-outside-toplevel
 
-    store = _store()
+    store = open_store(read_only=args.action == "list")
+    if store is None:
+        return Outcome([], "no models registered yet")
     registry = Registry(store)
     if args.action == "list":
         rows = [v for name in registry.names() for v in registry.versions(name)]

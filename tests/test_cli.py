@@ -322,3 +322,14 @@ def test_hand_edited_output_is_bad_input_exit_2(tmp_path, capsys):
     code, _, err = run(capsys, "productionize", nb, "--out", out, "--no-execute")
     assert code == 2 and "edited by hand" in err
     assert run(capsys, "check", nb, "--out", out)[0] == 1  # the check itself fails: 1
+
+
+def test_listing_runs_or_models_where_there_are_none_leaves_no_store(tmp_path, monkeypatch,
+                                                                      capsys):
+    # an empty store in ~ or /tmp would capture the runs of every project below it that is
+    # not a git repository
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JUPYTER_MLOPS_HOME", raising=False)
+    assert main(["runs", "list"]) == 0 and "no runs yet" in capsys.readouterr().out
+    assert main(["models", "list", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert not (tmp_path / ".mlops").exists()

@@ -14,6 +14,7 @@ from typing import Optional
 
 from ..errors import CellWarning, DataflowError
 from ..notebook import Cell, Notebook
+from .adopt import Position, adopted_statements
 from .dataflow import Statement, cell_statements, function_mutators
 from .display import is_display_only
 from .logged import has_metrics, logged_metrics
@@ -72,6 +73,7 @@ class Program:
     warnings: tuple[CellWarning, ...]
     logged_metrics: Optional[str] = None  # the dict the notebook's log_metric calls make
     codes: dict[int, str] = field(default_factory=dict)
+    adopted: frozenset[Position] = frozenset()  # untagged helpers exported (``adopt``)
 
     @property
     def definer_module(self) -> dict[str, str]:
@@ -216,13 +218,18 @@ def _setup_piece(nb: Notebook, piece: Piece, sorted_: dict) -> None:
             "have no side effects at import)", cell.ref, stmt.start))
 
 
-def _sort_pieces(nb: Notebook, codes, kept) -> dict:
-    """Kept statements -> inline code, module-level defs, imports and seeds."""
+def _sort_pieces(nb: Notebook, codes, kept, adopted: frozenset[Position]) -> dict:
+    """Kept statements -> inline code, module-level defs, imports and seeds; the adopted
+    helpers of untagged cells among the defs and imports, in notebook order."""
     sorted_: dict = {"inline": [], "defs": {}, "imports": {}, "seeds": [], "warnings": []}
     for cell in nb.code_cells:
-        if cell.role not in EXPORTED or cell.role == "parameters":
+        if cell.role not in EXPORTED:
+            stmts = [s for s in kept[cell.index] if (cell.index, s.start) in adopted]
+        elif cell.role == "parameters":
             continue
-        for stmt in kept[cell.index]:
+        else:
+            stmts = kept[cell.index]
+        for stmt in stmts:
             piece = Piece(cell, stmt, codes[cell.index])
             if stmt.kind == "import":
                 for name in stmt.writes:
@@ -258,7 +265,8 @@ def read_program(nb: Notebook) -> Program:
             mutators.update(function_mutators(ast.parse(code)))
     statements = {i: cell_statements(code, mutators) if code else () for i, code in codes.items()}
     kept, dropped, kept_warnings = _keep(nb, codes, statements)
-    sorted_ = _sort_pieces(nb, codes, kept)
+    adopted = adopted_statements(nb, statements, kept, EXPORTED)
+    sorted_ = _sort_pieces(nb, codes, kept, adopted)
     _parameters_used_by_setup(nb, statements, sorted_["defs"])
     return Program(
         notebook=nb,
@@ -271,7 +279,25 @@ def read_program(nb: Notebook) -> Program:
         seeds=tuple(sorted_["seeds"]),
         dropped=tuple(dropped),
         requirements=tuple(dict.fromkeys(requirements)),
-        warnings=tuple(warnings + kept_warnings + sorted_["warnings"]),
+        warnings=tuple(warnings + kept_warnings + sorted_["warnings"]
+                       + _adoption_warnings(nb, statements, adopted)),
         logged_metrics=logged,
         codes=codes,
+        adopted=adopted,
     )
+
+
+def _adoption_warnings(nb: Notebook, statements, adopted: frozenset[Position]
+                       ) -> list[CellWarning]:
+    """One line per adopted helper: the reviewer learns why an untagged cell's code is in
+    the package."""
+    found = []
+    for cell in nb.code_cells:
+        for stmt in statements[cell.index]:
+            if (cell.index, stmt.start) in adopted:
+                what = "import" if stmt.kind == "import" else "definition"
+                names = ", ".join(f"`{n}`" for n in sorted(stmt.writes))
+                found.append(CellWarning(
+                    f"the {what} of {names} in this untagged cell is exported to common.py: "
+                    "tagged cells use it", cell.ref, stmt.start))
+    return found

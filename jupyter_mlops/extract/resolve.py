@@ -1,8 +1,9 @@
 """The last writer of every name an exported statement reads, and the hidden-state errors.
 
 A tagged cell that reads a name last set by an untagged or ``mlops:skip`` cell would make the
-package differ from the notebook silently, so that is an error naming both cells. Roles do not
-force an order: a featurization cell may read from a training cell before it.
+package differ from the notebook silently, so that is an error naming both cells, unless it is
+a helper or import the package adopts (see ``adopt``). Roles do not force an order: a
+featurization cell may read from a training cell before it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _who(cell: Cell) -> str:
 
 
 def _writer_of(program: Program, cell: Cell, stmt: Statement, name: str,
-               last: dict[str, tuple[Cell, Writer]]) -> Writer | None:
+               last: dict[str, tuple[Cell, Writer, bool]]) -> Writer | None:
     """Who wrote ``name`` for this read; raises when the package could not have it."""
     nb = program.notebook
     found = last.get(name)
@@ -61,8 +62,8 @@ def _writer_of(program: Program, cell: Cell, stmt: Statement, name: str,
             f"reads `{name}` but no cell before it defines it; define it in an earlier cell "
             "(or in the parameters or mlops:setup cell)",
             path=nb.path, cell=cell.ref, line=stmt.start)
-    writer_cell, writer = found
-    if writer_cell.role not in EXPORTED or writer_cell.role == "skip":
+    writer_cell, writer, adopted = found
+    if (writer_cell.role not in EXPORTED or writer_cell.role == "skip") and not adopted:
         raise DataflowError(
             f"reads `{name}`, which was last set by {_who(writer_cell)}; that cell is not "
             "exported, so the package would differ from the notebook. Tag that cell with a "
@@ -79,7 +80,7 @@ def _writer_of(program: Program, cell: Cell, stmt: Statement, name: str,
 def resolve(program: Program) -> Dataflow:
     """Resolve every read of every exported statement to its last writer (notebook order)."""
     position = {(p.cell.index, p.statement.start): i for i, p in enumerate(program.inline)}
-    last: dict[str, tuple[Cell, Writer]] = {}
+    last: dict[str, tuple[Cell, Writer, bool]] = {}
     reads: dict[int, list[tuple[str, Writer]]] = {i: [] for i in range(len(program.inline))}
     for cell in program.notebook.code_cells:
         exported = cell.role in EXPORTED and cell.role != "skip"
@@ -95,6 +96,7 @@ def resolve(program: Program) -> Dataflow:
                         reads[here].append((name, writer))
             kind: Writer = here if here is not None else (
                 PARAMETER if cell.role == "parameters" else MODULE_LEVEL)
+            adopted = (cell.index, stmt.start) in program.adopted
             for name in stmt.writes:
-                last[name] = (cell, kind)
+                last[name] = (cell, kind, adopted)
     return Dataflow(tuple(tuple(reads[i]) for i in range(len(program.inline))))
