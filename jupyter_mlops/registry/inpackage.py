@@ -200,10 +200,8 @@ def higher_is_better(name: str) -> bool | None:
     return None if key is None else _SKLEARN[key][0]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for the subprocess: one JSON argument (action, package, ...); prints one
-    JSON document."""
-    job = json.loads((argv or sys.argv[1:])[0])
+def _answer(job: dict) -> dict:
+    """One job's JSON answer."""
     score = importlib.import_module(f"{job['package']}.score")
     if job["action"] == "profile":
         df = _load_data(job["package"], job.get("parameters", {}))
@@ -228,7 +226,18 @@ def main(argv: list[str] | None = None) -> None:
     else:
         score.init()
         result = evaluate_frame(score, read_frame(job["data"]), job["label"], job["metrics"])
-    print(json.dumps(result))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for the subprocess: one JSON argument, a job (action, package, ...) or a
+    list of jobs done in order in this one interpreter (its library imports paid once);
+    prints one JSON document: the answer, or the list of answers."""
+    request = json.loads((argv or sys.argv[1:])[0])
+    if isinstance(request, list):
+        print(json.dumps([_answer(job) for job in request]))
+    else:
+        print(json.dumps(_answer(request)))
 
 
 if __name__ == "__main__":

@@ -63,7 +63,21 @@ def in_package(package_dir: Path, job: dict, cwd: Path, model_dir: Optional[Path
                                      model_dir=model_dir))
 
 
-def _last_json(stdout: str) -> dict:
+def in_package_jobs(package_dir: Path, jobs: list[dict], cwd: Path,
+                    model_dir: Optional[Path] = None) -> list[dict]:
+    """``inpackage`` jobs done in order in one interpreter of the package (its libraries
+    imported once, not once per job); their answers."""
+    if not jobs:
+        return []
+    answers = _last_json(package_python(package_dir, ["-m", "jupyter_mlops.registry.inpackage",
+                                                      json.dumps(jobs)], cwd=cwd,
+                                        model_dir=model_dir))
+    if not isinstance(answers, list) or len(answers) != len(jobs):
+        raise CheckFailed(f"the package's interpreter gave no answer to {len(jobs)} jobs")
+    return answers
+
+
+def _last_json(stdout: str):
     for line in reversed(stdout.strip().splitlines()):
         try:
             return json.loads(line)
@@ -140,16 +154,10 @@ def register(store: RunStore, run_ref: str, name: str,
                              cwd=nb_path.parent)
         metrics = _last_json(out).get("metrics", {})
         _check_retrained(run, metrics)
-        progress("scoring the recorded sample with the registered model")
-        expected = _sample_predictions(package_dir, result.package, staged / MODEL_DIR,
-                                       nb_path.parent)
-        progress("profiling the training data")
-        profile = None
-        if (package_dir / result.package / "data.py").exists():
-            profile = in_package(package_dir, {"action": "profile", "package": result.package,
-                                               "parameters": run.parameters,
-                                               "predictions": True}, nb_path.parent,
-                                 model_dir=staged / MODEL_DIR)
+        progress("scoring the recorded sample with the registered model and profiling the "
+                 "training data")
+        expected, profile = _predicted_and_profiled(package_dir, result.package, run,
+                                                    staged / MODEL_DIR, nb_path.parent)
         record = {
             "package": result.package, "notebook": str(nb_path),
             "notebook_sha256": run.notebook_sha256, "parameters": run.parameters,
@@ -213,22 +221,28 @@ def _hashes(inputs: Optional[list]) -> set:
     return {(item.get("path"), item.get("sha256")) for item in inputs or ()}
 
 
-def _sample_predictions(package_dir: Path, package: str, model_dir: Path,
-                        cwd: Path) -> Optional[list]:
+def _predicted_and_profiled(package_dir: Path, package: str, run: Run, model_dir: Path,
+                            cwd: Path) -> tuple[Optional[list], Optional[dict]]:
     """What the registered model's own ``score.py`` predicts for the recorded sample records
-    (smoke compares the served answers with these), or None without a recorded sample."""
+    (smoke compares the served answers with these; None without a recorded sample), and the
+    profile of the training data (None without a data module), in one interpreter."""
     fixture = package_dir / "tests" / "fixtures" / "recording.json"
-    if not fixture.is_file():
-        return None
-    records = json.loads(fixture.read_text(encoding="utf-8")).get("records")
-    if not records:
-        return None
-    answer = in_package(package_dir, {"action": "predict", "package": package,
-                                      "records": records}, cwd, model_dir=model_dir)
-    if "predictions" not in answer:
-        raise CheckFailed("the registered model cannot score the recorded sample: "
-                          + str(answer.get("error", answer))[:500])
-    return answer["predictions"]
+    records = (json.loads(fixture.read_text(encoding="utf-8")).get("records")
+               if fixture.is_file() else None)
+    jobs = [{"action": "predict", "package": package, "records": records}] if records else []
+    profiled = (package_dir / package / "data.py").exists()
+    if profiled:
+        jobs.append({"action": "profile", "package": package, "parameters": run.parameters,
+                     "predictions": True})
+    answers = in_package_jobs(package_dir, jobs, cwd, model_dir=model_dir)
+    expected = None
+    if records:
+        answer = answers.pop(0)
+        if "predictions" not in answer:
+            raise CheckFailed("the registered model cannot score the recorded sample: "
+                              + str(answer.get("error", answer))[:500])
+        expected = answer["predictions"]
+    return expected, answers[0] if profiled else None
 
 
 def _check_retrained(run: Run, metrics: dict) -> None:

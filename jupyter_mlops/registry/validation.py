@@ -13,7 +13,7 @@ from ..errors import ConfigError, ExecutionError, NotebookNotFound
 from ..store import RunStore
 from ..tolerances import project_table
 from . import inpackage
-from .lifecycle import MODEL_DIR, PACKAGE_DIR, Progress, quiet, in_package
+from .lifecycle import MODEL_DIR, PACKAGE_DIR, Progress, in_package, in_package_jobs, quiet
 from .parity import parity_view, read_parity, summary
 from .store import ModelVersion, Registry
 
@@ -123,6 +123,23 @@ def _read_evaluation_data(version: ModelVersion, data: Path, out: Path, cwd: Pat
                           path=str(data))
 
 
+def _loaded_and_checked(candidate: ModelVersion, load: bool, frame_path: Path, cwd: Path,
+                        notes: list[str]) -> list[dict]:
+    """The candidate's training data written to ``frame_path`` first when ``load``, then the
+    evaluation data checked against the training profile: the problems found (one
+    interpreter of the candidate's package for both)."""
+    package, profile = candidate.record["package"], candidate.record.get("profile")
+    jobs = [{"action": "load", "package": package, "out": str(frame_path),
+             "parameters": candidate.record.get("parameters", {})}] if load else []
+    if profile:
+        jobs.append({"action": "check", "package": package, "profile": profile,
+                     "data": str(frame_path)})
+    else:
+        notes.append("no training data profile recorded: input checks skipped")
+    answers = in_package_jobs(candidate.path / PACKAGE_DIR, jobs, cwd)
+    return answers[-1]["problems"] if profile else []
+
+
 def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] = None,
              tolerances: Optional[dict[str, float]] = None,
              progress: Progress = quiet) -> Validation:
@@ -143,20 +160,10 @@ def validate(store: RunStore, name: str, version: str, *, data: Optional[Path] =
             _read_evaluation_data(candidate, data, frame_path, notebook_dir)
         else:
             progress("loading the candidate's training data as evaluation data")
-            in_package(candidate.path / PACKAGE_DIR,
-                       {"action": "load", "package": candidate.record["package"],
-                        "parameters": candidate.record.get("parameters", {}),
-                        "out": str(frame_path)}, notebook_dir)
             verdict.notes.append("evaluation data: the candidate's training data (pass --data "
                                  "FILE for held-out data)")
-        profile = candidate.record.get("profile")
-        if profile:
-            verdict.problems = in_package(
-                candidate.path / PACKAGE_DIR,
-                {"action": "check", "package": candidate.record["package"], "profile": profile,
-                 "data": str(frame_path)}, notebook_dir)["problems"]
-        else:
-            verdict.notes.append("no training data profile recorded: input checks skipped")
+        verdict.problems = _loaded_and_checked(candidate, data is None, frame_path,
+                                               notebook_dir, verdict.notes)
         labels = _labels(candidate)
         names = sorted(candidate.record.get("metrics", {}))
         if production is None:
