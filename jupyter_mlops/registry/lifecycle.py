@@ -17,7 +17,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
 from ..processes import bound_to_parent, owned_dir, sweep_abandoned
@@ -77,7 +77,8 @@ def in_package_jobs(package_dir: Path, jobs: list[dict], cwd: Path,
     return answers
 
 
-def _last_json(stdout: str):
+def _last_json(stdout: str) -> Any:
+    """The last line of ``stdout`` that is a JSON document (a job's answer or answers)."""
     for line in reversed(stdout.strip().splitlines()):
         try:
             return json.loads(line)
