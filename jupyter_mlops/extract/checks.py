@@ -168,3 +168,38 @@ def check_no_anonymous_fits(program: Program, steps: Iterable[Step]) -> None:
                     "fitted one for scoring",
                     path=program.notebook.path, cell=step.piece.cell.ref,
                     line=step.piece.statement.start)
+
+
+def _pandas_copy_on_write() -> bool:
+    """pandas 3 and later: a column taken from a frame is a copy (Copy-on-Write)."""
+    from importlib.metadata import PackageNotFoundError, version  # pylint: disable=C0415
+
+    try:
+        return int(version("pandas").split(".", 1)[0]) >= 3
+    except (PackageNotFoundError, ValueError):
+        return False
+
+
+def chained_inplace_warnings(program: Program) -> list[CellWarning]:
+    """``df["age"].fillna(0, inplace=True)`` changes nothing under Copy-on-Write, in the
+    notebook as in the package (both agree, so nothing is refused): the user most likely
+    meant the assignment, so say so with the cell and the line to write instead."""
+    if not _pandas_copy_on_write():
+        return []
+    warnings = []
+    for piece in program.inline:
+        for node in ast.walk(piece.statement.node):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, (ast.Subscript, ast.Attribute))
+                    and base_name(node.func.value) is not None
+                    and any(k.arg == "inplace" and isinstance(k.value, ast.Constant)
+                            and k.value.value is True for k in node.keywords)):
+                continue
+            target = ast.unparse(node.func.value)
+            call = ast.Call(node.func, node.args, [k for k in node.keywords if k.arg != "inplace"])
+            warnings.append(CellWarning(
+                f"`{ast.unparse(node)[:70]}` changes nothing with pandas 3 (Copy-on-Write: "
+                f"`{target[:40]}` is a copy), in the notebook as in the package; to change it, "
+                f"write `{target} = {ast.unparse(call)}`"[:300], piece.cell.ref,
+                piece.statement.start))
+    return warnings

@@ -15,8 +15,9 @@ from typing import Optional
 
 from ..errors import CellWarning, DataflowError, NotebookError
 from ..notebook import Notebook
-from .checks import (batch_warnings, check_defs_are_closed, check_no_anonymous_fits,
-                     check_no_shadowing, check_scoring_cell, helper_batch_warnings)
+from .checks import (batch_warnings, chained_inplace_warnings, check_defs_are_closed,
+                     check_no_anonymous_fits, check_no_shadowing, check_scoring_cell,
+                     helper_batch_warnings)
 from .columns import label_columns, string_constants
 from .contract import Fit, fit_calls, find_fit, find_prediction
 from .metrics import metrics_of
@@ -228,7 +229,7 @@ def plan_package(nb: Notebook) -> Plan:
     segments = training_segments(program, flow, end_reads, stateful)
     check_no_shadowing(program, segments + ((scoring,) if scoring else ()))
     one_hot, drop_first = _one_hot(path)
-    warnings = list(program.warnings) + warnings
+    warnings = list(program.warnings) + warnings + chained_inplace_warnings(program)
     if path is not None:
         check_no_anonymous_fits(program, path.steps)
         warnings += batch_warnings(path.steps, one_hot and not drop_first)
