@@ -132,10 +132,6 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-id", help=argparse.SUPPRESS)
 
 
-def _store():
-    return open_store()
-
-
 def _runs(args: argparse.Namespace) -> Outcome:
     from .jobs.reproduce import compare
     from .jobs.sweep import rank
@@ -195,7 +191,7 @@ def _reproduce(args: argparse.Namespace) -> Outcome:
 
     tolerances = parse_tolerances(args.tolerance, "METRIC=ABS")
     cancel_on_sigterm()
-    result = reproduce(_store(), args.run, tolerances, progress=_progress(args),
+    result = reproduce(open_store(), args.run, tolerances, progress=_progress(args),
                        announce=lambda r: say(f"run {r}"))
     lines = [f"reproduce {result.original.id} -> {result.rerun.id}: "
              + ("reproduced" if result.ok else "NOT reproduced")]

@@ -19,10 +19,6 @@ def _say(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
 
 
-def _store():
-    return open_store()
-
-
 def _time(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -53,7 +49,7 @@ def register(args: argparse.Namespace):
     from .registry.lifecycle import register as core  # pylint: disable=import-outside-toplevel
 
     cancel_kernel_runs()
-    item = core(_store(), args.run, args.name, progress=_say)
+    item = core(open_store(), args.run, args.name, progress=_say)
     return Outcome(item.to_dict(), f"registered {item.ref} from run {item.run_id}\n"
                     + _version_text(item))
 
@@ -109,7 +105,7 @@ def validate(args: argparse.Namespace):
     from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
 
     tolerances = parse_tolerances(args.tolerance, "METRIC=CHANGE (e.g. accuracy=-0.01)")
-    verdict = core(_store(), args.model, args.version, tolerances=tolerances,
+    verdict = core(open_store(), args.model, args.version, tolerances=tolerances,
                    data=Path(args.data) if args.data else None, progress=_say)
     return Outcome(verdict.to_dict(), verdict.table(), 0 if verdict.passed else 1)
 
@@ -130,7 +126,7 @@ def promote(args: argparse.Namespace):
     """``promote M VERSION STAGE [--runtime onnx]``."""
     from .registry.lifecycle import promote as core  # pylint: disable=import-outside-toplevel
 
-    item, archived = core(_store(), args.model, args.version, args.stage, force=args.force,
+    item, archived = core(open_store(), args.model, args.version, args.stage, force=args.force,
                           reason=args.reason, runtime=args.runtime)
     text = f"{item.ref} is now at stage {item.stage}" + (
         " (served with onnxruntime)" if args.runtime == "onnx" else "") + "".join(

@@ -9,8 +9,8 @@ import argparse
 import subprocess
 from pathlib import Path
 
-from .cli_common import Outcome
-from .cli_models import _say, _store
+from .cli_common import Outcome, open_store
+from .cli_models import _say
 from .errors import ConfigError
 
 
@@ -124,7 +124,7 @@ def monitor(args: argparse.Namespace):
     from .tolerances import parse_tolerances  # pylint: disable=import-outside-toplevel
 
     given = parse_tolerances(args.threshold, "NAME=VALUE (e.g. psi=0.25)")
-    report = core(_store(), args.model, log=Path(args.log) if args.log else None,
+    report = core(open_store(), args.model, log=Path(args.log) if args.log else None,
                   thresholds=given, report=Path(args.report) if args.report else None)
     return Outcome(report.to_dict(), report.table(), 1 if report.drifted else 0)
 
