@@ -140,3 +140,15 @@ def reads_label(node: ast.stmt, columns: tuple[str, ...], constants: dict[str, s
         return False
     value = node.value
     return bool(set(named_columns(value, _frames_of(value), constants)) & set(columns))
+
+
+def mentions_columns(node: ast.AST, columns: tuple[str, ...], constants: dict[str, str]) -> bool:
+    """``node`` names one of ``columns`` anywhere: ``df.price``, ``"price"`` (as in
+    ``subset=["price"]``) or a constant holding it (``df[LABEL]``)."""
+    for sub in ast.walk(node):
+        name = (sub.value if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+                else sub.attr if isinstance(sub, ast.Attribute)
+                else constants.get(sub.id) if isinstance(sub, ast.Name) else None)
+        if name in columns:
+            return True
+    return False

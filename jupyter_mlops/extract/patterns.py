@@ -59,7 +59,9 @@ def row_subset_of(value: ast.expr) -> Optional[ast.expr]:
                     first.lower is None and first.upper is None:
                 return None  # every row, some columns
             return owner.value
-        if isinstance(value.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.Slice)):
+        if isinstance(value.slice, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Slice)) or (
+                isinstance(value.slice, ast.BinOp)  # masks combined; ``cols + ["b"]`` is columns
+                and isinstance(value.slice.op, (ast.BitAnd, ast.BitOr, ast.BitXor))):
             return owner
         if isinstance(value.slice, ast.Call) and _called(value.slice.func) in (
                 "isin", "between", "notna", "notnull", "isna", "isnull"):

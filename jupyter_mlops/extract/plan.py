@@ -161,9 +161,9 @@ def _model_and_path(program: Program, flow: Dataflow, state: str):
     start, output, scoring, warnings = _path_origin(program, fit, scoring)
     path = scoring_path(program, start, output, labels, constants, state)
     if scoring is not None:
-        constants = set(scoring.params) - _data_derived(program)
+        given = set(scoring.params) - _data_derived(program)  # values training hands over
         check_scoring_cell(program, scoring, fit.model, path.output,
-                           {path.raw} | _fitted_names(program) | constants)
+                           {path.raw} | _fitted_names(program) | given)
     program, stateful = _saving_statistics(program, path, state)
     if stateful:
         path = scoring_path(program, start, output, labels, constants, state)

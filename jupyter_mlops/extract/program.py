@@ -289,15 +289,20 @@ def read_program(nb: Notebook) -> Program:
 
 def _adoption_warnings(nb: Notebook, statements, adopted: frozenset[Position]
                        ) -> list[CellWarning]:
-    """One line per adopted helper: the reviewer learns why an untagged cell's code is in
-    the package."""
+    """One line per untagged cell and kind (imports, definitions) adopted: the reviewer
+    learns why an untagged cell's code is in the package, without a line per import."""
     found = []
     for cell in nb.code_cells:
+        groups: dict[str, list[Statement]] = {}
         for stmt in statements[cell.index]:
             if (cell.index, stmt.start) in adopted:
-                what = "import" if stmt.kind == "import" else "definition"
-                names = ", ".join(f"`{n}`" for n in sorted(stmt.writes))
-                found.append(CellWarning(
-                    f"the {what} of {names} in this untagged cell is exported to common.py: "
-                    "tagged cells use it", cell.ref, stmt.start))
+                groups.setdefault("import" if stmt.kind == "import" else "definition",
+                                  []).append(stmt)
+        for what, stmts in groups.items():
+            names = ", ".join(f"`{n}`" for stmt in stmts for n in sorted(stmt.writes))
+            many = len(stmts) > 1 or len(stmts[0].writes) > 1
+            found.append(CellWarning(
+                f"the {what}{'s' if many else ''} of {names} in this untagged cell "
+                f"{'are' if many else 'is'} exported to common.py: tagged cells use "
+                f"{'them' if many else 'it'}", cell.ref, stmts[0].start))
     return found

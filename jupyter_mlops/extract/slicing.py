@@ -3,7 +3,8 @@
 Walking back from the model's input over the training program (notebook order, any role):
 
 - a train/test split is the identity at scoring (``X_train = X``): every record is scored;
-- a row filter or sample that selects training rows (data or training cells) is left out;
+- a row filter or sample that selects training rows is left out (in featurization only when
+  it reads the label or is a helper filtering by the rows' own statistics);
 - an object fit on training rows (``vec.fit_transform(X_train)``, ``scaler.fit(X)``) is trained
   state: scoring takes it from training and only ``transform``s;
 - the statement that loads the raw table ends the path: new records take its place;
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import DataflowError
-from .columns import assigns_only, reads_label
+from .columns import assigns_only, mentions_columns, reads_label
 from .dataflow import analyze_statement
+from .filters import filtered_argument, row_filter_helpers
 from .patterns import (filters_in_place, fit_transformed, fits, loads, named_statistic,
                        row_subset_of, split_source)
 from .program import Piece, Program
@@ -68,6 +70,8 @@ class _Walk:  # pylint: disable=too-many-instance-attributes  # the walk's whole
         self.chain: list[str] = []
         self.touched: list[tuple[int, str]] = []  # (position, role) of every statement taken
         self.aliases: list[str] = sorted(need)
+        self.filters = row_filter_helpers(piece.statement.node for pieces in
+                                          program.module_defs.values() for piece in pieces)
 
     def require(self, names: set[str]) -> None:
         """Names the statements before must provide (parameters come from training)."""
@@ -101,13 +105,20 @@ class _Walk:  # pylint: disable=too-many-instance-attributes  # the walk's whole
         return False
 
     def _training_rows(self, position: int, piece: Piece, hit: set[str]) -> bool:
-        """A row filter or sample outside featurization selects training rows."""
+        """A row filter or sample selects training rows. In featurization it runs on new
+        records too (a record it drops gets no prediction), unless it reads the label (new
+        records have none) or is a helper filtering by the rows' own statistics (an outlier
+        rule would judge a request's records by each other)."""
         del position
         node = piece.statement.node
-        if piece.role == "featurization":
+        helper = filtered_argument(node, self.filters)
+        if piece.role == "featurization" and not (
+                mentions_columns(node, self.labels, self.constants)
+                or (helper is not None and self.filters[_called_name(node)])):
             return False
         subset = row_subset_of(node.value) if isinstance(node, ast.Assign) and len(
             node.targets) == 1 and isinstance(node.targets[0], ast.Name) else None
+        subset = subset or helper
         if subset is not None:
             self._identity(piece, hit, {n: subset for n in hit},
                            "training rows only at training; every record here")
@@ -218,6 +229,11 @@ class _Walk:  # pylint: disable=too-many-instance-attributes  # the walk's whole
                       "every category's column; score.py keeps the model's"
                       if "drop_first" in text and scoring_text != rewrite.tolerant_drops(text)
                       else None)
+
+
+def _called_name(node: ast.stmt) -> str:
+    """``helper`` in ``frame = helper(frame, ...)``."""
+    return node.value.func.id  # type: ignore[attr-defined]
 
 
 def _popped_label(node: ast.stmt, labels, constants) -> Optional[tuple[str, str]]:

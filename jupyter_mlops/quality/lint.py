@@ -149,4 +149,3 @@ def lint_report(data: dict, root: Path, nb: "Notebook",
     findings.sort(key=lambda f: (f.path, f.line, f.message_id, f.message))
     score = float(data.get("statistics", {}).get("score", 0.0))
     return LintReport(round(score, 2), _fail_under(root / ".pylintrc"), tuple(findings))
-

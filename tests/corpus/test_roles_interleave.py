@@ -1,6 +1,7 @@
 """Roles interleave in the notebook's order: the label or the model's input made in a training
-cell, featurization after the split, cleaning tagged data after featurization, helpers and
-imports defined in untagged cells.
+cell, featurization after the split, cleaning tagged data after featurization, outliers cut
+inside featurization (rows selected at training only), helpers and imports defined in untagged
+cells.
 """
 
 import pytest
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.slow
     "standard_scaler_fit_on_train_split_then_model_in_later_training_cell",
     "old_style_percent_format_continuation_lines_in_tagged_cells_time_magic",
     "helpers_class_and_imports_in_untagged_cells_used_by_tagged_cells_wine",
+    "outliers_cut_on_label_and_by_iqr_helper_inside_featurization_then_reset_index_diabetes",
 ))
 def test_roles_interleave_productionizes_with_equivalence_proven(nb_path, tmp_path, forked_pytest):
     assert_proven(nb_path, tmp_path, forked_pytest)

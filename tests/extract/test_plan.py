@@ -539,3 +539,39 @@ def test_a_transformer_fit_without_a_name_on_the_scoring_path_is_refused(noteboo
     with pytest.raises(DataflowError, match="without keeping it in a variable") as info:
         plan_of(notebook, cells)
     assert (info.value.cell.number, info.value.line) == (4, 1)
+
+
+def test_row_filters_on_the_label_in_featurization_select_training_rows_only(notebook):
+    # new records have no label: its filters are left out; one by a feature still runs, and
+    # a record it drops gets no prediction (test_productionize)
+    cells = [SETUP, DATA,
+             ("featurization", "df = df[df.y < 7]\ndf.dropna(subset=['y'], inplace=True)\n"
+                               "df['a2'] = df['a'] * 2\n"
+                               "df.drop(df[df['a'] > 3].index, inplace=True)"),
+             ("training", "model = LinearRegression().fit(df[['a', 'a2']], df['y'])")]
+    plan = plan_of(notebook, cells)
+    assert path_texts(plan) == ["df['a2'] = df['a'] * 2",
+                                "df.drop(df[df['a'] > 3].index, inplace=True)"]
+
+
+def test_a_helper_that_only_drops_rows_is_left_out_at_scoring(notebook):
+    helpers = ("setup", "def remove_outliers(frame, cols):\n"
+                        "    for col in cols:\n"
+                        "        low, high = frame[col].quantile(0.05), frame[col].quantile(0.95)\n"
+                        "        frame = frame[(frame[col] >= low) & (frame[col] <= high)]\n"
+                        "    return frame.reset_index(drop=True)\n\n\n"
+                        "def with_double(frame):\n"
+                        "    frame['a2'] = frame['a'] * 2\n"
+                        "    return frame.dropna()\n")
+    cells = [SETUP, helpers, DATA,
+             ("featurization", "df = remove_outliers(df, ['y', 'a'])\ndf = with_double(df)"),
+             ("training", "model = LinearRegression().fit(df[['a', 'a2']], df['y'])")]
+    plan = plan_of(notebook, cells)
+    # with_double makes a column too: it runs on new records as the notebook wrote it
+    assert path_texts(plan) == ["df = with_double(df)"]
+
+
+def test_columns_picked_by_a_list_sum_in_featurization_are_not_a_row_filter(notebook):
+    cells = [SETUP, DATA, ("featurization", "cols = ['a']\nX = df[cols + ['a']]\ny = df['y']"),
+             ("training", "model = LinearRegression().fit(X, y)")]
+    assert path_texts(plan_of(notebook, cells)) == ["cols = ['a']", "X = df[cols + ['a']]"]
