@@ -71,7 +71,8 @@ def default_out(notebook: PathLike) -> Path:
 
 
 def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[str, str], *,
-              notebook_dir: str, execute: bool, not_proven: tuple[str, ...]) -> str:
+              notebook_dir: str, recording: Optional["Recording"],
+              not_proven: tuple[str, ...]) -> str:
     spans: dict[int, dict[str, list[int]]] = {}
     for module in modules:
         for line, (index, _) in module.line_map.items():
@@ -93,13 +94,15 @@ def _manifest(nb: "Notebook", plan: "Plan", package: str, modules, files: dict[s
         "notebook_dir": notebook_dir,
         "notebook_sha256": nb.sha256,
         "package": package,
-        "recorded": execute,
+        "recorded": recording is not None,
         "model": plan.model,
         "not_proven": list(not_proven),
         "cells": cells,
         "line_map": line_map,
         "files": {rel: sha256_text(text) for rel, text in sorted(files.items())},
     }
+    if recording is not None:  # what the sample came from: register lends the package on it
+        data["inputs"] = list(recording.inputs)
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
@@ -154,6 +157,12 @@ def _cached(notebook: PathLike, out: Path, execute: bool) -> Optional[Production
         left_out=() if execute else (EQUIVALENCE_LEFT_OUT,), cached=True, recorded=execute,
         not_proven=tuple(manifest.get("not_proven", ())) + skipped_tests(tests),
     )
+
+
+def up_to_date(notebook: PathLike, out: PathLike) -> bool:
+    """``out`` holds a recorded, checked and passing package of ``notebook`` as it is now, made
+    by this generator and not edited since: productionize would answer from its reports."""
+    return _cached(notebook, Path(out), True) is not None
 
 
 def productionize(
@@ -289,7 +298,7 @@ def _package_files(nb: "Notebook", plan: "Plan", package: str, modules: list,
     files.update(generate.support_files(plan, package, modules, env, recording))
     gaps = generate.not_proven(plan, recording)
     files[MANIFEST] = _manifest(nb, plan, package, modules, files, notebook_dir=notebook_dir,
-                                execute=recording is not None, not_proven=gaps)
+                                recording=recording, not_proven=gaps)
     return files, gaps
 
 

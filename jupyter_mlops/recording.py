@@ -23,7 +23,9 @@ import nbformat
 from .errors import RecordingError
 from .extract.plan import Plan
 from .generate.builder import template
+from .jobs.lineage import named_files, recorded_inputs
 from .notebook import Notebook
+from .tracking import excluded_roots
 
 SAMPLE_SIZE = 20
 MAX_FIXTURE_BYTES = 500_000
@@ -44,6 +46,8 @@ class Recording:
     versions: dict = field(default_factory=dict)
     python: Optional[str] = None
     notes: tuple[str, ...] = ()
+    #: the data files the run read: path relative to the notebook's folder, sha256
+    inputs: tuple[dict, ...] = ()
 
     def fixture(self) -> dict:
         """The JSON the generated tests read (``tests/fixtures/recording.json``)."""
@@ -127,7 +131,9 @@ def _probed_notebook(nb_path: str, nb: Notebook, plan: Plan, import_names: list[
     """The notebook to execute (skip cells left out, probes in) and each cell's origin."""
     node = nbformat.read(nb_path, as_version=4)
     probes = _probe_lines(plan)
-    cells, origin = [nbformat.v4.new_code_cell(template("probe_start.py.tmpl").template)], [None]
+    audit = template("probe_audit.py.tmpl").substitute(folder=repr(os.path.dirname(out_path)))
+    cells = [nbformat.v4.new_code_cell(audit + template("probe_start.py.tmpl").template)]
+    origin: list = [None]
     for cell, original in zip(node.cells, nb.cells):
         if cell.cell_type != "code" or original.role == "skip":
             continue
@@ -211,9 +217,11 @@ def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str], *,
             node, km=kernel.km, timeout=timeout, kernel_name=nb.kernel_name or "python3",
             resources={"metadata": {"path": str(Path(nb_path).resolve().parent)}},
             on_cell_error=on_error, on_cell_executed=on_done)
+        named = named_files(nb, Path(nb_path), {}, excluded_roots())
         try:
             _execute(client, nb, origin, failed, timeout)
             data = json.loads(Path(out_path).read_text(encoding="utf-8"))
+            inputs = _relative_inputs(recorded_inputs(Path(tmp), named), Path(nb_path))
         finally:
             if client.kc is not None:  # a client given a kernel leaves its channels open
                 client.kc.stop_channels()
@@ -225,7 +233,16 @@ def record(nb_path: str, nb: Notebook, plan: Plan, import_names: list[str], *,
         predictions=data.get("predictions"), metrics=data.get("metrics", {}),
         dtypes=data.get("dtypes", {}), columns=data.get("columns", {}), raw=data.get("raw", {}),
         versions=data.get("versions", {}),
-        python=data.get("python"), notes=tuple(data.get("notes", [])))
+        python=data.get("python"), notes=tuple(data.get("notes", [])), inputs=inputs)
+
+
+def _relative_inputs(inputs: list[dict], nb_path: Path) -> tuple[dict, ...]:
+    """Input paths relative to the notebook's folder (the manifest is committed: the same on
+    every clone), sorted."""
+    folder = nb_path.resolve().parent
+    return tuple(sorted(({"path": Path(os.path.relpath(item["path"], folder)).as_posix(),
+                          "sha256": item["sha256"]} for item in inputs),
+                        key=lambda item: item["path"]))
 
 
 def _execute(client, nb: Notebook, origin: list, failed: dict, timeout: int) -> None:

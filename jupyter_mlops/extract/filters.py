@@ -87,7 +87,7 @@ def _frame_of(value: ast.expr, frames: set[str]) -> Optional[str]:
     if isinstance(value, ast.Name):
         return value.id if value.id in frames else None
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and (
-            value.func.attr == "copy" or value.func.attr == "reset_index"):
+            value.func.attr in ("copy", "reset_index")):
         dropped = any(k.arg == "drop" and getattr(k.value, "value", False) is True
                       for k in value.keywords)
         if value.func.attr == "reset_index" and not dropped:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..errors import CheckFailed, ConfigError, ExecutionError, NotebookNotFound
+from ..package.writer import read_manifest
 from ..processes import bound_to_parent, owned_dir, sweep_abandoned
 from ..store import Run, RunStore
 from .parity import check_runtime, require_parity
@@ -187,17 +188,22 @@ def _productionized(registry: Registry, run: Run, nb_path: Path, package_dir: Pa
                     progress: Progress):
     """The checked package of the run's notebook in ``package_dir``.
 
-    An earlier version registered from the same notebook (same sha256) and the same data files
-    (same hashes) lends its package: productionize then finds it up to date (same notebook,
-    same generator, nothing edited) and answers from its reports instead of recording, linting
-    and testing the same code again."""
+    A package made from the same notebook (same sha256) on the same data files (same hashes)
+    is lent: an earlier registered version's, or the notebook's own productionize output
+    (``build/<stem>``) when it is up to date. Productionize then finds it up to date and
+    answers from its reports instead of recording, linting and testing the same code again."""
     from ..productionize import productionize  # pylint: disable=import-outside-toplevel
 
-    earlier = _same_notebook_package(registry, run.notebook_sha256, run.record.get("inputs"))
-    if earlier is not None:
-        shutil.copytree(earlier, package_dir,
-                        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    progress("productionizing the notebook the run executed")
+    inputs = run.record.get("inputs")
+    earlier = _same_notebook_package(registry, run.notebook_sha256, inputs)
+    built = None if earlier is not None else _built_package(nb_path, inputs)
+    if earlier is not None or built is not None:
+        shutil.copytree(earlier or built, package_dir, ignore=shutil.ignore_patterns(
+            "__pycache__", ".pytest_cache", "outputs"))
+    if built is not None:
+        progress(f"using {built}: productionized from this notebook on the same data")
+    else:
+        progress("productionizing the notebook the run executed")
     result = productionize(nb_path, package_dir, progress=progress)
     if not result.ok:
         raise CheckFailed("the generated package fails its checks; see "
@@ -215,6 +221,25 @@ def _same_notebook_package(registry: Registry, sha256: str,
             if (version.record.get("notebook_sha256") == sha256 and package.is_dir()
                     and _hashes(version.record.get("inputs")) == _hashes(inputs)):
                 return package
+    return None
+
+
+def _built_package(nb_path: Path, inputs: Optional[list]) -> Optional[Path]:
+    """``build/<stem>`` (beside the notebook, or in the working folder) when it is an up to
+    date package of the notebook recorded on the data files the run read."""
+    # pylint: disable-next=import-outside-toplevel
+    from ..productionize import default_out, up_to_date
+
+    folder = os.path.realpath(nb_path.parent)
+    for out in dict.fromkeys(Path(os.path.realpath(p)) for p in (
+            nb_path.parent / default_out(nb_path), default_out(nb_path))):
+        manifest = read_manifest(out)
+        if manifest is None or not isinstance(manifest.get("inputs"), list):
+            continue
+        recorded = [{**item, "path": os.path.realpath(os.path.join(folder, item["path"]))}
+                    for item in manifest["inputs"] if isinstance(item, dict) and "path" in item]
+        if _hashes(recorded) == _hashes(inputs) and up_to_date(nb_path, out):
+            return out
     return None
 
 

@@ -57,8 +57,13 @@ def churn_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def registered_project(tmp_path_factory) -> Path:
-    """The churn project of ``registered``."""
-    return _project(tmp_path_factory)
+    """The churn project of ``registered``, productionized into ``build/churn`` as README's
+    first command leaves it (the committed package: test_examples keeps it up to date), so
+    that registering lends it."""
+    root = _project(tmp_path_factory)
+    shutil.copytree(EXAMPLE / "package", root / "build" / "churn", ignore=shutil.ignore_patterns(
+        "__pycache__", ".pytest_cache", "outputs"))
+    return root
 
 
 @pytest.fixture(scope="session")

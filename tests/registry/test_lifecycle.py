@@ -3,18 +3,22 @@ real productionize, real training and a real HTTP server on 127.0.0.1)."""
 
 import dataclasses
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 from jupyter_mlops.errors import CheckFailed, ConfigError
 from jupyter_mlops.registry import Registry
 from jupyter_mlops.registry import serving
-from jupyter_mlops.registry.lifecycle import _same_notebook_package, promote, resolve_run
+from jupyter_mlops.jobs.lineage import sha256_file
+from jupyter_mlops.registry.lifecycle import (_built_package, _same_notebook_package, promote,
+                                             resolve_run)
 from jupyter_mlops.store import RunStore
 from jupyter_mlops.registry.validation import validate
 
-from .conftest import cli
+from .conftest import EXAMPLE, cli
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +37,31 @@ def test_a_second_version_of_the_same_notebook_reuses_the_checked_package(regist
             (models / "1" / "package" / report).read_bytes()
     assert (models / "2" / "model" / "model.pkl").read_bytes() != \
         (models / "1" / "model" / "model.pkl").read_bytes()  # trained with C=0.05
+
+
+def test_registering_lends_the_notebooks_up_to_date_build(registered, registered_project):
+    # version 1 was not recorded, linted and tested again: build/churn's reports are its own
+    built = registered_project / "build" / "churn" / "reports"
+    for report in ("tests.xml", "lint.json"):
+        assert (registered.home / "models" / "churn" / "1" / "package" / "reports" / report
+                ).read_bytes() == (built / report).read_bytes()
+
+
+def test_a_build_on_other_data_or_edited_is_not_lent(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("churn.ipynb", "customers.csv"):
+        shutil.copy(EXAMPLE / name, tmp_path / name)
+    shutil.copytree(EXAMPLE / "package", tmp_path / "build" / "churn",
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    data = os.path.realpath(tmp_path / "customers.csv")
+    inputs = [{"path": data, "sha256": sha256_file(Path(data))}]
+    notebook = tmp_path / "churn.ipynb"
+    assert _built_package(notebook, inputs) == Path(os.path.realpath(tmp_path / "build" / "churn"))
+    assert _built_package(notebook, [{**inputs[0], "sha256": "b" * 64}]) is None
+    assert _built_package(notebook, inputs + [{"path": "/other.csv", "sha256": "c" * 64}]) is None
+    with open(tmp_path / "build" / "churn" / "churn" / "train.py", "a", encoding="utf-8") as out:
+        out.write("# tuned by hand\n")
+    assert _built_package(notebook, inputs) is None
 
 
 def test_changed_data_or_notebook_gets_a_package_of_its_own(tmp_path):
