@@ -59,10 +59,13 @@ def package_name(notebook_path: str) -> str:
 
 
 def _importable(name: str) -> bool:
+    """A module or regular package of that name exists; a plain folder (a namespace package,
+    such as the notebook's own ``churn/`` beside the working directory) shadows nothing."""
     try:
-        return find_spec(name) is not None
+        spec = find_spec(name)
     except (ImportError, ValueError):
         return False
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 def default_out(notebook: PathLike) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -189,6 +190,21 @@ def messy_copy(messy_unrecorded, tmp_path):
     shutil.copy2(root / "analysis.ipynb", tmp_path / "analysis.ipynb")
     shutil.copytree(root / "out", tmp_path / "out", symlinks=True)
     return tmp_path / "analysis.ipynb", tmp_path / "out"
+
+
+@contextlib.contextmanager
+def imported_from(folder: Path):
+    """``folder`` on sys.path for the block; afterwards the modules imported from it are
+    forgotten too, or a later test's ``find_spec`` (productionize's non-shadowing package name)
+    would still see them."""
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(str(folder)):
+                del sys.modules[name]
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.errors import OutputError, RecordingError, StaleOutputError
-from jupyter_mlops.productionize import _cached, check, productionize
+from jupyter_mlops.productionize import _cached, check, package_name, productionize
 
 from .conftest import MESSY, write_notebook
 
@@ -169,6 +169,17 @@ def test_hand_edits_stop_productionize_and_fail_check(messy_copy):
     assert "# tweak" not in target.read_text()
     nb.write_text(nb.read_text().replace("C = 0.5", "C = 0.7"))
     assert check(nb, out).stale
+
+
+def test_the_package_name_shadows_no_installed_module_but_ignores_plain_folders(
+        tmp_path, monkeypatch):
+    (tmp_path / "churn").mkdir()  # the notebook's own folder, beside the working directory
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert package_name("churn/churn.ipynb") == "churn"
+    assert package_name("Json.ipynb") == "json_model"
+    assert package_name("numpy.ipynb") == "numpy_model"
+    assert package_name("2024 Sales (v2).ipynb") == "nb_2024_sales_v2"
 
 
 def test_check_without_output_is_stale(tmp_path):

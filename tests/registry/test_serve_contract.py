@@ -14,6 +14,7 @@ import pytest
 
 from jupyter_mlops.registry import serving
 
+from ..conftest import imported_from
 from .conftest import trained_package
 
 pytestmark = pytest.mark.slow
@@ -120,8 +121,7 @@ def test_a_client_generated_from_the_contract_scores(served, package, tmp_path):
     subprocess.run([sys.executable, "-m", "openapi_python_client", "generate", "--path",
                     str(document), "--output-path", str(tmp_path / "client")], check=True,
                    capture_output=True, timeout=120)
-    sys.path.insert(0, str(tmp_path / "client"))
-    try:
+    with imported_from(tmp_path / "client"):
         # pylint: disable=import-outside-toplevel,import-error
         from churn_scoring_api_client import Client
         from churn_scoring_api_client.api.default import health, score
@@ -131,8 +131,6 @@ def test_a_client_generated_from_the_contract_scores(served, package, tmp_path):
         assert health.sync(client=client).status == "ok"
         answer = score.sync(client=client,
                             body=[Record.from_dict(r) for r in _records(package)])
-    finally:
-        sys.path.remove(str(tmp_path / "client"))
     assert isinstance(answer, ScoreResponse)
     assert len(answer.predictions) == len(_records(package))
 
@@ -147,14 +145,14 @@ def test_scored_requests_are_logged_with_their_version(served):
     assert lines[-1]["status"] == 400 and "records" not in lines[-1]
 
 
-def test_the_log_rotates_by_size(package, tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(package))
-    from churn.serve import RequestLog  # pylint: disable=import-outside-toplevel,import-error
+def test_the_log_rotates_by_size(package, tmp_path):
+    with imported_from(package):
+        from churn.serve import RequestLog  # pylint: disable=import-outside-toplevel,import-error
 
-    log = RequestLog(tmp_path / "requests.jsonl", max_bytes=1000, backups=2)
-    for number in range(60):
-        log.write(json.dumps({"n": number, "pad": "x" * 40}).encode() + b"\n")
-    log.close()
+        log = RequestLog(tmp_path / "requests.jsonl", max_bytes=1000, backups=2)
+        for number in range(60):
+            log.write(json.dumps({"n": number, "pad": "x" * 40}).encode() + b"\n")
+        log.close()
     names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
     assert names == ["requests.jsonl", "requests.jsonl.1", "requests.jsonl.2"]
     assert all(p.stat().st_size <= 1000 for p in tmp_path.iterdir())
